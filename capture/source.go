@@ -1,0 +1,23 @@
+package capture
+
+import (
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Source is a stream of captured packets: a file or a live interface.
+type Source interface {
+	// Next returns the next packet. data is only valid until the next call.
+	// At the end it returns io.EOF; a file cut off mid-record returns an
+	// error wrapping ErrTruncated after its last whole packet.
+	Next() (data []byte, ci gopacket.CaptureInfo, link layers.LinkType, err error)
+	// Stats reports packets received and dropped by the kernel (live) or read (files).
+	Stats() Stats
+	Close() error
+}
+
+// Stats counts what a Source has seen.
+type Stats struct {
+	Packets uint64 // packets returned by Next
+	Dropped uint64 // packets the kernel dropped (live capture only)
+}
