@@ -1,0 +1,91 @@
+package render
+
+import (
+	"unicode/utf8"
+)
+
+const hexDigits = "0123456789abcdef"
+
+// appendEscaped appends s for display on a terminal: printable text as it
+// is, and everything that could move the cursor, change colours, rewrite
+// the line or reorder it (C0 and C1 controls, DEL, ESC, bidirectional
+// overrides, invalid UTF-8) written as a visible escape instead.
+func appendEscaped[T string | []byte](dst []byte, s T) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f {
+			// Fast path: a run of printable ASCII.
+			j := i + 1
+			for j < len(s) && s[j] >= 0x20 && s[j] < 0x7f {
+				j++
+			}
+			dst = append(dst, s[i:j]...)
+			i = j
+			continue
+		}
+		if c < utf8.RuneSelf {
+			dst = appendControl(dst, rune(c))
+			i++
+			continue
+		}
+		r, size := decodeRune(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
+		case unsafeRune(r):
+			dst = appendUnicodeEscape(dst, r)
+		default:
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return dst
+}
+
+func decodeRune[T string | []byte](s T) (rune, int) {
+	switch v := any(s).(type) {
+	case string:
+		return utf8.DecodeRuneInString(v)
+	case []byte:
+		return utf8.DecodeRune(v)
+	}
+	return utf8.RuneError, 1
+}
+
+func appendControl(dst []byte, r rune) []byte {
+	switch r {
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
+	}
+	return append(dst, '\\', 'x', hexDigits[r>>4], hexDigits[r&0xf])
+}
+
+func appendUnicodeEscape(dst []byte, r rune) []byte {
+	dst = append(dst, '\\', 'u')
+	for shift := 12; shift >= 0; shift -= 4 {
+		dst = append(dst, hexDigits[(r>>shift)&0xf])
+	}
+	return dst
+}
+
+// unsafeRune reports runes that are invisible or change how a terminal lays
+// out the text around them: C1 controls, bidirectional embeddings, overrides
+// and isolates (the "Trojan Source" characters), line and paragraph
+// separators, and the BOM.
+func unsafeRune(r rune) bool {
+	switch {
+	case r >= 0x80 && r <= 0x9f:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	case r == 0x200e || r == 0x200f || r == 0x061c:
+		return true
+	case r == 0x2028 || r == 0x2029 || r == 0xfeff:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,293 @@
+package render
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+
+	"github.com/chatsniff/chatsniff/decode"
+)
+
+// maxShownText is how much of a plain (non-JSON) text payload the
+// conversation view prints; NDJSON always carries all of it.
+const maxShownText = 1024
+
+// maxShownBinary is how many bytes of a binary payload are hex-dumped.
+const maxShownBinary = 64
+
+// TextOptions configures the conversation view.
+type TextOptions struct {
+	Scheme  *Scheme // colours; NewScheme(false) for none
+	Compact bool    // JSON on the message's line instead of pretty-printed under it
+}
+
+// Text writes the conversation view: a header line when a WebSocket opens,
+// then a line per message (time, connection, direction, the chat line) with
+// its JSON under it.
+type Text struct {
+	w    *bufio.Writer
+	opts TextOptions
+	buf  []byte
+}
+
+// NewText returns a conversation writer; call Flush at the end, or after
+// each batch of events when output must appear at once (live capture).
+func NewText(w io.Writer, opts TextOptions) *Text {
+	if opts.Scheme == nil {
+		opts.Scheme = NewScheme(false)
+	}
+	return &Text{w: bufio.NewWriterSize(w, 64<<10), opts: opts}
+}
+
+// Flush writes out what is buffered.
+func (t *Text) Flush() error { return t.w.Flush() }
+
+// Event writes e.
+func (t *Text) Event(e *decode.Event) {
+	t.buf = AppendText(t.buf[:0], e, t.opts)
+	t.w.Write(t.buf)
+}
+
+// AppendText appends e as the conversation view shows it.
+func AppendText(b []byte, e *decode.Event, o TextOptions) []byte {
+	sc := o.Scheme
+	b = append(b, sc.Time.on...)
+	b = appendClock(b, e.Time)
+	b = append(b, sc.Time.off...)
+	b = append(b, ' ')
+	cs := sc.conn(e.ConnID)
+	b = append(b, cs.on...)
+	b = append(b, '#')
+	b = strconv.AppendUint(b, e.ConnID, 10)
+	b = append(b, cs.off...)
+	b = append(b, ' ')
+
+	switch e.Kind {
+	case decode.KindOpen:
+		return appendOpen(b, e, sc)
+	case decode.KindClose:
+		b = append(b, sc.Dim.on...)
+		b = append(b, "connection closed"...)
+		b = append(b, sc.Dim.off...)
+		return append(b, '\n')
+	}
+
+	b = appendDirection(b, e.FromClient, sc)
+	switch e.Kind {
+	case decode.KindGap:
+		b = append(b, sc.Warn.on...)
+		b = append(b, "gap: "...)
+		if e.Bytes >= 0 {
+			b = strconv.AppendInt(b, int64(e.Bytes), 10)
+			b = append(b, " bytes"...)
+		} else {
+			b = append(b, "bytes"...)
+		}
+		b = append(b, " not captured, resynchronising"...)
+		b = append(b, sc.Warn.off...)
+		return append(b, '\n')
+	case decode.KindError:
+		b = append(b, sc.Error.on...)
+		b = append(b, "error: "...)
+		b = appendEscaped(b, e.Err)
+		b = append(b, sc.Error.off...)
+		return append(b, '\n')
+	}
+	return appendMessage(b, e, o)
+}
+
+func appendDirection(b []byte, fromClient bool, sc *Scheme) []byte {
+	if fromClient {
+		b = append(b, sc.Client.on...)
+		b = append(b, "client → server"...)
+		b = append(b, sc.Client.off...)
+	} else {
+		b = append(b, sc.Server.on...)
+		b = append(b, "server → client"...)
+		b = append(b, sc.Server.off...)
+	}
+	return append(b, "  "...)
+}
+
+func appendOpen(b []byte, e *decode.Event, sc *Scheme) []byte {
+	b = append(b, e.Client.String()...)
+	b = append(b, " → "...)
+	b = append(b, e.Server.String()...)
+	if e.Midstream {
+		b = append(b, " WebSocket (caught midstream: upgrade not captured)"...)
+		return append(b, '\n')
+	}
+	b = append(b, " WebSocket GET "...)
+	b = appendEscaped(b, e.Path)
+	if e.Origin != "" {
+		b = append(b, " origin "...)
+		b = appendEscaped(b, e.Origin)
+	}
+	if e.Subprotocol != "" {
+		b = append(b, " subprotocol "...)
+		b = appendEscaped(b, e.Subprotocol)
+	}
+	if e.Extensions != "" {
+		b = append(b, sc.Dim.on...)
+		b = append(b, " ["...)
+		b = appendEscaped(b, e.Extensions)
+		b = append(b, ']')
+		b = append(b, sc.Dim.off...)
+	}
+	if !e.AcceptOK {
+		b = append(b, sc.Error.on...)
+		b = append(b, " Sec-WebSocket-Accept does not match the key"...)
+		b = append(b, sc.Error.off...)
+	}
+	return append(b, '\n')
+}
+
+func appendMessage(b []byte, e *decode.Event, o TextOptions) []byte {
+	sc := o.Scheme
+	switch {
+	case e.ChatLine != "":
+		b = append(b, sc.Chat.on...)
+		b = appendEscaped(b, e.ChatLine)
+		b = append(b, sc.Chat.off...)
+	case e.Opcode == decode.OpClose:
+		b = append(b, "close"...)
+		if e.CloseCode != 0 {
+			b = append(b, ' ')
+			b = strconv.AppendInt(b, int64(e.CloseCode), 10)
+			if name := closeCodeName(e.CloseCode); name != "" {
+				b = append(b, " ("...)
+				b = append(b, name...)
+				b = append(b, ')')
+			}
+		}
+		if e.CloseReason != "" {
+			b = append(b, ` "`...)
+			b = appendEscaped(b, e.CloseReason)
+			b = append(b, '"')
+		}
+	case e.Opcode == decode.OpPing || e.Opcode == decode.OpPong:
+		b = append(b, e.Opcode.String()...)
+		if len(e.Payload) > 0 {
+			b = append(b, ' ')
+			b = appendPayloadSummary(b, e, sc)
+		}
+	case len(e.Chat) > 0:
+		b = append(b, "JSON"...)
+	default:
+		b = appendPayloadSummary(b, e, sc)
+	}
+	b = appendFlags(b, e, sc)
+	if len(e.Chat) > 0 {
+		if o.Compact {
+			b = append(b, "  "...)
+			b = appendJSON(b, e.Chat, sc, "", "")
+		} else {
+			b = append(b, "\n    "...)
+			b = appendJSON(b, e.Chat, sc, "    ", "  ")
+		}
+	}
+	return append(b, '\n')
+}
+
+// appendPayloadSummary shows text escaped (cut at maxShownText) and binary
+// as its length and a hex dump of its first bytes.
+func appendPayloadSummary(b []byte, e *decode.Event, sc *Scheme) []byte {
+	p := e.Payload
+	if e.PayloadIsText {
+		cut := len(p) > maxShownText
+		if cut {
+			p = p[:maxShownText]
+		}
+		b = append(b, sc.String.on...)
+		b = appendEscaped(b, p)
+		b = append(b, sc.String.off...)
+		if cut {
+			b = append(b, sc.Dim.on...)
+			b = append(b, " …"...)
+			b = append(b, sc.Dim.off...)
+		}
+		return b
+	}
+	if e.Opcode == decode.OpBinary {
+		b = append(b, "binary "...)
+		b = strconv.AppendInt(b, int64(e.Length), 10)
+		b = append(b, " bytes"...)
+	}
+	if len(p) == 0 {
+		return b
+	}
+	if e.Opcode == decode.OpBinary {
+		b = append(b, ": "...)
+	}
+	n := min(len(p), maxShownBinary)
+	b = append(b, sc.Number.on...)
+	for i, c := range p[:n] {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
+	}
+	b = append(b, sc.Number.off...)
+	if n < len(p) {
+		b = append(b, " …"...)
+	}
+	return b
+}
+
+// appendFlags notes what shaped the message on the wire.
+func appendFlags(b []byte, e *decode.Event, sc *Scheme) []byte {
+	start := len(b)
+	b = append(b, sc.Dim.on...)
+	mark := len(b)
+	if e.Fragments > 1 {
+		b = append(b, " ["...)
+		b = strconv.AppendInt(b, int64(e.Fragments), 10)
+		b = append(b, " fragments]"...)
+	}
+	if e.Compressed {
+		b = append(b, " [deflate]"...)
+	}
+	if e.Midstream {
+		b = append(b, " [midstream]"...)
+	}
+	if e.Truncated {
+		b = append(b, " [truncated: "...)
+		b = strconv.AppendInt(b, int64(e.Length), 10)
+		b = append(b, " bytes]"...)
+	}
+	if len(b) == mark {
+		return b[:start]
+	}
+	return append(b, sc.Dim.off...)
+}
+
+// closeCodeName names the status codes of RFC 6455 section 7.4.1.
+func closeCodeName(code int) string {
+	switch code {
+	case 1000:
+		return "normal closure"
+	case 1001:
+		return "going away"
+	case 1002:
+		return "protocol error"
+	case 1003:
+		return "unsupported data"
+	case 1007:
+		return "invalid payload data"
+	case 1008:
+		return "policy violation"
+	case 1009:
+		return "message too big"
+	case 1010:
+		return "mandatory extension"
+	case 1011:
+		return "internal error"
+	case 1012:
+		return "service restart"
+	case 1013:
+		return "try again later"
+	case 1014:
+		return "bad gateway"
+	}
+	return ""
+}
