@@ -9,10 +9,18 @@ import (
 type Source interface {
 	// Next returns the next packet. data is only valid until the next call.
 	// At the end it returns io.EOF; a file cut off mid-record returns an
-	// error wrapping ErrTruncated after its last whole packet.
+	// error wrapping ErrTruncated after its last whole packet. After any
+	// error other than ErrTimeout, later calls return io.EOF.
+	//
+	// A live source returns ErrTimeout when no packet came within its
+	// timeout (LiveOptions.Timeout, 50 ms by default): not a failure, but a
+	// chance to flush idle connections or notice a shutdown before calling
+	// Next again. Files never return it.
 	Next() (data []byte, ci gopacket.CaptureInfo, link layers.LinkType, err error)
 	// Stats reports packets received and dropped by the kernel (live) or read (files).
 	Stats() Stats
+	// Close releases the source. A live source may be closed from another
+	// goroutine while Next waits: Next then returns io.EOF.
 	Close() error
 }
 

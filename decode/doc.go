@@ -3,4 +3,30 @@
 // (unmasked, joined, inflated per RFC 7692), and workerman-chat JSON.
 //
 // Client frames are unmasked in one place, Mask in mask.go.
+//
+// A Decoder is the reassembly.Handler of the pipeline; each connection gets
+// a Conn that reads, in order:
+//
+//   - http.go, conn.go: HTTP heads until a GET with Upgrade: websocket and its
+//     101 answer (keep-alive requests before it are passed over, bodies
+//     skipped unread). The side that sends the request is the client. A
+//     connection that never upgrades emits nothing.
+//   - frame.go, stream.go: frames, parsed as bytes arrive (a split header
+//     waits, at most 14 bytes; payload goes straight into the message
+//     buffer, unmasked), fragments joined, control frames reported between
+//     them. A protocol violation is reported once and stops that direction,
+//     as Wireshark stops at a malformed frame.
+//   - inflate.go: permessage-deflate, one window per direction.
+//   - chat.go: text messages that are JSON objects, read as workerman-chat
+//     messages with names learned per server.
+//
+// Without a captured handshake (Config.Midstream), and after bytes lost in a
+// gap, decoding starts again at a Data call (a segment boundary) whose bytes
+// are plausible frames.
+//
+// Nothing read from the wire decides an allocation: heads are bounded by
+// MaxHead, a message by Config.MaxMessage (bytes past it are counted, not
+// kept), inflated output by the same cap. Events are handed to the Sink one
+// at a time in a reused Event, so a message costs no allocation in the
+// steady state unless it is chat JSON.
 package decode

@@ -138,23 +138,31 @@ func (a *Assembler) Close() {
 
 type streamFactory struct{ a *Assembler }
 
-// New is called by gopacket for the first packet of a connection.
+// New is called by gopacket for the first packet of a connection. The
+// Handler hears of the connection only when it carries a SYN or data: the
+// last ACK of a closed connection otherwise starts a new, empty one.
 func (f *streamFactory) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac gr.AssemblerContext) gr.Stream {
-	a := f.a
+	src, dst := endpoints(netFlow, tcp)
+	return &stream{a: f.a, first: [2]netip.AddrPort{src, dst}}
+}
+
+// open tells the Handler of the connection, deciding which side is the
+// client from the packet that opens it, sent in direction d.
+func (s *stream) open(tcp *layers.TCP, d gr.TCPFlowDirection, t time.Time) {
+	a := s.a
 	a.nextID++
 	a.stats.Connections++
-	src, dst := endpoints(netFlow, tcp)
-	s := &stream{a: a}
-	// gopacket's "client to server" is the direction of this first packet.
-	s.firstIsClient, s.sawSYN = a.firstPacketFromClient(tcp)
-	info := ConnInfo{ID: a.nextID, SawSYN: s.sawSYN, Time: ac.GetCaptureInfo().Timestamp}
+	s.opened = true
+	fromClient, sawSYN := a.firstPacketFromClient(tcp)
+	// gopacket's "client to server" is the direction of the first packet.
+	s.firstIsClient = fromClient == (d == gr.TCPDirClientToServer)
+	info := ConnInfo{ID: a.nextID, SawSYN: sawSYN, Time: t}
 	if s.firstIsClient {
-		info.Client, info.Server = src, dst
+		info.Client, info.Server = s.first[0], s.first[1]
 	} else {
-		info.Client, info.Server = dst, src
+		info.Client, info.Server = s.first[1], s.first[0]
 	}
 	s.conn = a.handler.NewConn(info)
-	return s
 }
 
 // firstPacketFromClient decides which side is the client from the first
@@ -190,9 +198,10 @@ func endpoints(netFlow gopacket.Flow, tcp *layers.TCP) (src, dst netip.AddrPort)
 // stream adapts one connection to gopacket's Stream interface.
 type stream struct {
 	a             *Assembler
-	conn          Conn // nil when the handler ignores the connection
+	first         [2]netip.AddrPort // source and destination of the first packet
+	opened        bool              // the Handler was told of the connection
+	conn          Conn              // nil until opened, or when the handler ignores it
 	firstIsClient bool
-	sawSYN        bool
 	started       [2]bool // a direction has delivered data or been started
 	fin, rst      bool
 	ended         bool
@@ -210,6 +219,9 @@ func (s *stream) dir(d gr.TCPFlowDirection) Dir {
 // SYN was not captured is started at its first packet, so connections caught
 // midway are still reassembled.
 func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir gr.TCPFlowDirection, nextSeq gr.Sequence, start *bool, ac gr.AssemblerContext) bool {
+	if !s.opened && (tcp.SYN || len(tcp.Payload) > 0) {
+		s.open(tcp, dir, ci.Timestamp)
+	}
 	if tcp.RST {
 		s.rst = true
 	}

@@ -193,6 +193,14 @@ func TestAssembler(t *testing.T) {
 			},
 		},
 		{
+			name: "the last ACK after both FINs is not a new connection",
+			segs: concat(handshake, []seg{c("FA", 1, ""), s("FA", 1, ""), c("A", 2, "")}),
+			want: []string{
+				"new #1 client=10.0.0.1:50000 server=10.0.0.2:7272 syn=true",
+				`#1 end fin`,
+			},
+		},
+		{
 			name: "a new SYN after FIN is a new connection",
 			segs: concat(handshake, []seg{c("FA", 1, ""), s("FA", 1, "")}, handshake, []seg{c("A", 1, "again")}),
 			want: []string{

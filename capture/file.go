@@ -1,0 +1,210 @@
+package capture
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// MaxSnaplen is the longest packet record read or written: libpcap's
+// MAXIMUM_SNAPLEN, which tcpdump and Wireshark also use. It holds any IP
+// packet, GSO/GRO super-packets on loopback included.
+const MaxSnaplen = 262144
+
+// readBufSize is the read-ahead buffer of a capture file. It is above
+// bufio's default so that pcapgo, which wraps its reader in bufio.NewReader,
+// reuses this buffer instead of adding a second one.
+const readBufSize = 256 << 10
+
+// File magics, as the first four bytes read in big-endian order.
+const (
+	magicPcapMicro        = 0xa1b2c3d4
+	magicPcapMicroSwapped = 0xd4c3b2a1
+	magicPcapNano         = 0xa1b23c4d
+	magicPcapNanoSwapped  = 0x4d3cb2a1
+	magicPcapng           = 0x0a0d0d0a // section header block type, palindromic
+	magicPcapKuznetzov    = 0xa1b2cd34 // "modified" pcap, not read here
+	magicPcapKuznetzovSw  = 0x34cdb2a1
+)
+
+// OpenFile opens a pcap or pcapng capture, gzipped or not. path "-" reads
+// standard input, which need not be seekable.
+func OpenFile(path string) (Source, error) {
+	if path == "-" {
+		return NewReader(os.Stdin, "stdin")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err // *PathError already reads "open x.pcap: no such file or directory"
+	}
+	src, err := newFileSource(f, path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	src.closer = f
+	return src, nil
+}
+
+// NewReader reads a pcap or pcapng capture, gzipped or not, from r. name is
+// used in error messages (a path, or "stdin"). Closing the Source does not
+// close r.
+func NewReader(r io.Reader, name string) (Source, error) {
+	src, err := newFileSource(r, name)
+	if err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
+// fileSource reads packets from a pcap or pcapng stream.
+type fileSource struct {
+	name   string
+	closer io.Closer // the file opened by OpenFile, nil otherwise
+	pcap   *pcapgo.Reader
+	ng     *pcapgo.NgReader
+	link   layers.LinkType // pcap only: one link type per file
+	n      uint64          // packets returned
+	done   bool            // an error or EOF was returned: the next call returns io.EOF
+}
+
+func newFileSource(r io.Reader, name string) (*fileSource, error) {
+	// Peek, never seek: standard input and pipes are read the same way.
+	br := bufio.NewReaderSize(r, readBufSize)
+	magic, err := br.Peek(4)
+	gzipped := false
+	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, zerr := gzip.NewReader(br)
+		if zerr != nil {
+			return nil, headerError(name, "gzip header", zerr)
+		}
+		gzipped = true
+		br = bufio.NewReaderSize(zr, readBufSize)
+		magic, err = br.Peek(4)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		if gzipped {
+			return nil, headerError(name, "gzip", err)
+		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, err // "read x: is a directory" names the file already
+		}
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	inside := ""
+	if gzipped {
+		inside = ", inside gzip"
+	}
+	if len(magic) == 0 {
+		return nil, fmt.Errorf("%s: empty%s, %w", name, inside, ErrNotCapture)
+	}
+	if len(magic) < 4 {
+		return nil, fmt.Errorf("%s: %w (only %d bytes%s)", name, ErrNotCapture, len(magic), inside)
+	}
+
+	s := &fileSource{name: name}
+	switch m := binary.BigEndian.Uint32(magic); m {
+	case magicPcapMicro, magicPcapMicroSwapped, magicPcapNano, magicPcapNanoSwapped:
+		pr, err := pcapgo.NewReader(br)
+		if err != nil {
+			return nil, headerError(name, "pcap file header", err)
+		}
+		// A header may claim any snap length; records are bounded by
+		// MaxSnaplen so that no record makes the reader allocate what its
+		// header claims (pcapgo refuses records above the snap length).
+		if pr.Snaplen() == 0 || pr.Snaplen() > MaxSnaplen {
+			pr.SetSnaplen(MaxSnaplen)
+		}
+		s.pcap, s.link = pr, pr.LinkType()
+	case magicPcapng:
+		// WantMixedLinkType keeps packets of every interface: without it
+		// pcapgo silently drops those whose link type differs from the
+		// first interface's.
+		nr, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		if err != nil {
+			return nil, headerError(name, "pcapng section header", err)
+		}
+		s.ng = nr
+	case magicPcapKuznetzov, magicPcapKuznetzovSw:
+		return nil, fmt.Errorf("%s: %w (magic 0x%08x: the \"modified\" pcap format%s; convert it with editcap -F pcap)", name, ErrNotCapture, m, inside)
+	default:
+		return nil, fmt.Errorf("%s: %w (magic 0x%08x%s)", name, ErrNotCapture, m, inside)
+	}
+	return s, nil
+}
+
+// headerError wraps an error met before the first packet.
+func headerError(name, what string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%s: %w in the %s", name, ErrTruncated, what)
+	}
+	return fmt.Errorf("%s: %s: %w", name, what, err)
+}
+
+// Next returns the next packet. data is owned by the reader and valid until
+// the next call. After an error or io.EOF, every later call returns io.EOF.
+func (s *fileSource) Next() (data []byte, ci gopacket.CaptureInfo, link layers.LinkType, err error) {
+	if s.done {
+		return nil, ci, 0, io.EOF
+	}
+	if s.pcap != nil {
+		data, ci, err = s.pcap.ZeroCopyReadPacketData()
+		link = s.link
+	} else {
+		data, ci, err = s.ng.ZeroCopyReadPacketData()
+		if err == nil {
+			// Each packet's link type is its interface's; the index was
+			// checked by the reader.
+			intf, ierr := s.ng.Interface(ci.InterfaceIndex)
+			if ierr != nil {
+				err = ierr
+			} else {
+				link = intf.LinkType
+			}
+		}
+	}
+	if err != nil {
+		s.done = true
+		return nil, ci, 0, s.wrap(err, ci)
+	}
+	s.n++
+	return data, ci, link, nil
+}
+
+// wrap turns a reader error into this package's one-line errors.
+func (s *fileSource) wrap(err error, ci gopacket.CaptureInfo) error {
+	// A record whose header was read but none of its data reports a plain
+	// io.EOF from io.ReadFull; the header's length tells it from a clean end.
+	if err == io.EOF && ci.CaptureLength == 0 {
+		return io.EOF
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%s: %w in the middle of packet %d", s.name, ErrTruncated, s.n+1)
+	}
+	return fmt.Errorf("%s: packet %d: %w", s.name, s.n+1, err)
+}
+
+// Stats reports the packets returned so far.
+func (s *fileSource) Stats() Stats { return Stats{Packets: s.n} }
+
+// Close closes the file opened by OpenFile; readers given to NewReader are
+// left open.
+func (s *fileSource) Close() error {
+	s.done = true
+	if s.closer == nil {
+		return nil
+	}
+	c := s.closer
+	s.closer = nil
+	return c.Close()
+}

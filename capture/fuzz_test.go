@@ -1,0 +1,157 @@
+package capture
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// fileSeeds are whole captures for FuzzOpenFile: the real ones in testdata,
+// generated ones of each format and byte order, gzipped and cut copies.
+func fileSeeds(f *testing.F) [][]byte {
+	var seeds [][]byte
+	paths, _ := filepath.Glob(filepath.Join("testdata", "*"))
+	for _, p := range paths {
+		if b, err := os.ReadFile(p); err == nil {
+			seeds = append(seeds, b)
+		}
+	}
+	pkts := samplePackets(f)
+	for _, order := range []byteOrder{binary.LittleEndian, binary.BigEndian} {
+		seeds = append(seeds,
+			pcapFile(order, false, 65535, layers.LinkTypeEthernet, pkts[:1]),
+			pcapFile(order, true, 0, layers.LinkTypeLinuxSLL2, pkts[1:2]),
+			pcapngFile(order, []layers.LinkType{1, 276}, pkts))
+	}
+	for _, s := range seeds[:] {
+		seeds = append(seeds, gzipped(f, s), s[:len(s)/2])
+	}
+	return seeds
+}
+
+// FuzzOpenFile reads arbitrary bytes as a capture file and decodes every
+// packet: no panic, no hang, one-line errors, and io.EOF after the first
+// error.
+func FuzzOpenFile(f *testing.F) {
+	for _, s := range fileSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		src, err := NewReader(bytes.NewReader(data), "fuzz.pcap")
+		if err != nil {
+			checkOneLine(t, err)
+			return
+		}
+		defer src.Close()
+		d := NewDecoder()
+		for i := 0; ; i++ {
+			if i > 1_000_000 {
+				t.Fatal("more packets than the input can hold")
+			}
+			pkt, ci, link, err := src.Next()
+			if err != nil {
+				if err != io.EOF {
+					checkOneLine(t, err)
+					if _, _, _, err := src.Next(); err != io.EOF {
+						t.Fatalf("Next after an error = %v, want io.EOF", err)
+					}
+				}
+				return
+			}
+			if ci.CaptureLength != len(pkt) {
+				t.Fatalf("CaptureLength %d for %d bytes", ci.CaptureLength, len(pkt))
+			}
+			if _, _, err := d.Decode(pkt, ci, link); err != nil && !errors.Is(err, ErrLinkType) {
+				t.Fatalf("Decode: %v", err)
+			}
+		}
+	})
+}
+
+func checkOneLine(t *testing.T, err error) {
+	t.Helper()
+	if msg := err.Error(); msg == "" || strings.ContainsAny(msg, "\n\r") {
+		t.Fatalf("error is not one line: %q", msg)
+	}
+}
+
+// FuzzDecode decodes arbitrary bytes as a packet of any link type. Besides
+// not panicking, a segment it finds in a packet that is not a fragment must
+// be the one gopacket's own full decoder finds, when that decoder finds
+// exactly one IP layer and no error (it knows tunnels this decoder does
+// not, and stops on things this one lets pass, like bad IP options).
+func FuzzDecode(f *testing.F) {
+	t := f // the packet builders take any testing.TB
+	ip4, ip6 := ipTCP(t, seg4), ipTCP(t, seg6)
+	seeds := []struct {
+		link layers.LinkType
+		data []byte
+	}{
+		{1, ethernet(t, ip4)}, {1, ethernet(t, ip6, layers.EthernetTypeDot1Q)}, {113, sll(ip4)}, {276, sll2(ip6)},
+		{0, null(ip4, 2, binary.LittleEndian)}, {108, null(ip6, 24, binary.BigEndian)}, {101, ip4}, {228, ip4}, {229, ip6},
+		{101, ipv6Ext(ip6, ext6{typ: 0, body: make([]byte, 6)}, ext6{typ: 44, body: make([]byte, 6)})},
+		{101, fragments4(ipTCP(t, bigSegment(false, 3000)), 1480)[0]},
+		{101, fragments6(ipTCP(t, bigSegment(true, 3000)), 1232, 3)[1]},
+		{147, []byte{1, 2, 3}},
+	}
+	for _, s := range seeds {
+		f.Add(uint16(s.link), s.data)
+	}
+	f.Fuzz(func(t *testing.T, link uint16, data []byte) {
+		d := NewDecoder()
+		p, ok, err := d.Decode(data, gopacket.CaptureInfo{CaptureLength: len(data), Length: len(data)}, layers.LinkType(link))
+		s := d.Stats()
+		if s.TCP+s.NotTCP+s.Fragments+s.Malformed+s.UnsupportedLink != 1 {
+			t.Fatalf("stats %+v for one packet", s)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrLinkType) || ok {
+				t.Fatalf("ok %v err %v", ok, err)
+			}
+			return
+		}
+		if !ok {
+			return
+		}
+		if !p.Src.IsValid() || !p.Dst.IsValid() || p.Src.Addr().Is4() != p.Dst.Addr().Is4() || len(p.TCP.Payload) > len(data) || p.Cut < 0 {
+			t.Fatalf("bad packet %+v", p)
+		}
+		if s.Defragmented > 0 {
+			return
+		}
+		gp := gopacket.NewPacket(data, layers.LinkType(link), gopacket.DecodeOptions{NoCopy: true})
+		tcp, _ := gp.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		ips := 0
+		for _, l := range gp.Layers() {
+			switch ip := l.(type) {
+			case *layers.IPv4:
+				ips++
+				if ip.Length == 0 || int(ip.Length) != len(ip.Contents)+len(ip.Payload) {
+					return // offload or a cut packet: the two decoders read lengths differently
+				}
+			case *layers.IPv6:
+				ips++
+				if ip.Length == 0 {
+					return // jumbogram or offload
+				}
+			case *layers.PPPoE:
+				return // gopacket trims to the PPPoE length
+			}
+		}
+		if tcp == nil || gp.ErrorLayer() != nil || ips != 1 {
+			return
+		}
+		if tcp.SrcPort != p.TCP.SrcPort || tcp.DstPort != p.TCP.DstPort || tcp.Seq != p.TCP.Seq || !bytes.Equal(tcp.Payload, p.TCP.Payload) {
+			t.Fatalf("gopacket finds %v->%v seq %d payload %x; Decode %v->%v seq %d payload %x",
+				tcp.SrcPort, tcp.DstPort, tcp.Seq, tcp.Payload, p.TCP.SrcPort, p.TCP.DstPort, p.TCP.Seq, p.TCP.Payload)
+		}
+	})
+}

@@ -1,0 +1,192 @@
+package decode
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/chatsniff/chatsniff/reassembly"
+)
+
+// The real captures in testdata/ (browsers' traffic recorded by
+// testdata/make/captures.sh) run through reassembly and the decoder. The
+// files are read with gopacket directly so that this test depends on no
+// package of the pipeline but reassembly.
+
+type packetSource interface {
+	ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+	LinkType() layers.LinkType
+}
+
+func openCapture(t *testing.T, path string) packetSource {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasSuffix(path, ".pcapng") {
+		r, err := pcapgo.NewNgReader(bytes.NewReader(raw), pcapgo.DefaultNgReaderOptions)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		return r
+	}
+	r, err := pcapgo.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return r
+}
+
+// decodeCapture feeds a capture file to a Decoder and returns its events.
+func decodeCapture(t *testing.T, path string, cfg Config) ([]Event, Stats) {
+	src := openCapture(t, path)
+	rec := &recorder{tb: t, max: DefaultMaxMessage, keepFull: true}
+	d := NewDecoder(cfg, rec)
+	asm := reassembly.New(d, reassembly.Options{ServerPorts: []uint16{7272}})
+	for {
+		data, ci, err := src.ReadPacketData()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		p := gopacket.NewPacket(data, src.LinkType(), gopacket.DecodeOptions{NoCopy: true, Lazy: true})
+		tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if tcp == nil || p.NetworkLayer() == nil {
+			continue
+		}
+		asm.Feed(p.NetworkLayer().NetworkFlow(), tcp, ci)
+	}
+	asm.Close()
+	return rec.events, d.Stats()
+}
+
+// captureMessages are the message counts (client to server, server to
+// client) that testdata/README.md gives for each capture.
+var captureMessages = map[string][2]uint64{
+	"uid-plain-any.pcap":        {6, 11},
+	"room-deflate-lo.pcap":      {18, 32},
+	"room-nocontext-lo6.pcapng": {10, 16},
+	"room-plain-sll6.pcap":      {9, 12},
+}
+
+// TestCaptures decodes every capture without an error: each WebSocket
+// opens, every text message is valid, compressed ones inflate, and the chat
+// messages all read as chat lines.
+func TestCaptures(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/*.pcap*")
+	if len(files) == 0 {
+		t.Skip("no captures in ../testdata")
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			events, st := decodeCapture(t, path, Config{})
+			var opens, closes, chats, compressed int
+			for i := range events {
+				e := &events[i]
+				t.Log(describe(e))
+				switch e.Kind {
+				case KindOpen:
+					opens++
+					if !e.AcceptOK || e.Path == "" || e.Host == "" {
+						t.Errorf("open: %+v", e)
+					}
+				case KindClose:
+					closes++
+				case KindError, KindGap:
+					t.Errorf("unexpected %s", describe(e))
+				case KindMessage:
+					if e.Compressed {
+						compressed++
+					}
+					if e.Opcode == OpText && !e.PayloadIsText {
+						t.Errorf("text message not shown as text: %s", describe(e))
+					}
+					if e.Chat != nil {
+						chats++
+						if e.ChatLine == "" {
+							t.Errorf("chat message without a line: %s", e.Chat)
+						}
+					}
+				}
+			}
+			if opens == 0 || opens != closes || uint64(opens) != st.WebSockets || chats == 0 {
+				t.Errorf("%d opens, %d closes, %d chat messages, stats %+v", opens, closes, chats, st)
+			}
+			if want, ok := captureMessages[filepath.Base(path)]; ok && st.Messages != want {
+				t.Errorf("messages by direction %v, testdata/README.md says %v", st.Messages, want)
+			}
+			if strings.Contains(path, "deflate") || strings.Contains(path, "nocontext") {
+				if compressed == 0 {
+					t.Error("no compressed message in a deflate capture")
+				}
+			}
+		})
+	}
+}
+
+// TestCapturesMidstream decodes the captures with their first packets cut
+// off (the handshake not captured) and Config.Midstream set: the frames
+// after the cut are still found.
+func TestCapturesMidstream(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/*plain*.pcap*")
+	if len(files) == 0 {
+		t.Skip("no plain captures in ../testdata")
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			full, _ := decodeCapture(t, path, Config{})
+			var want int
+			for _, e := range full {
+				if e.Kind == KindMessage {
+					want++
+				}
+			}
+			// Replace the capture's first 12 packets (handshakes) by nothing.
+			src := openCapture(t, path)
+			rec := &recorder{tb: t, max: DefaultMaxMessage, keepFull: true}
+			d := NewDecoder(Config{Midstream: true}, rec)
+			asm := reassembly.New(d, reassembly.Options{ServerPorts: []uint16{7272}})
+			for i := 0; ; i++ {
+				data, ci, err := src.ReadPacketData()
+				if err != nil {
+					break
+				}
+				p := gopacket.NewPacket(data, src.LinkType(), gopacket.DecodeOptions{NoCopy: true, Lazy: true})
+				tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+				if tcp == nil || p.NetworkLayer() == nil || i < 12 {
+					continue
+				}
+				asm.Feed(p.NetworkLayer().NetworkFlow(), tcp, ci)
+			}
+			asm.Close()
+			var got, errs int
+			for i := range rec.events {
+				e := &rec.events[i]
+				t.Log(describe(e))
+				if !e.Midstream && e.Kind != KindOpen {
+					continue
+				}
+				switch e.Kind {
+				case KindMessage:
+					got++
+				case KindError:
+					errs++
+				}
+			}
+			if got == 0 || got > want || errs > 0 {
+				t.Errorf("midstream: %d messages of %d, %d errors", got, want, errs)
+			}
+		})
+	}
+}

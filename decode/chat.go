@@ -1,0 +1,336 @@
+package decode
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/netip"
+
+	"github.com/chatsniff/chatsniff/chat"
+)
+
+// The chat layer reads text messages that are JSON objects as workerman-chat
+// messages of either protocol (package chat) and writes each as one human
+// line. Names come from what the server sends (user_list, login notices,
+// client_list, say notices), learned per server address and shared by all
+// its connections, so that a uid or client_id reads as the name behind it.
+//
+// Content is shown as it was sent: the room protocol's server escapes it
+// for HTML (&lt;, <br />) and the line keeps that, rather than guess
+// whether a client sent "&lt;" itself; the JSON string escapes (\/, \uXXXX)
+// are decoded, as any JSON reader does.
+
+// Bounds on what the chat layer remembers: crafted traffic could announce
+// names without end. When a book is full it is emptied and starts again.
+const (
+	maxNamesPerServer = 4096
+	maxServers        = 1024
+)
+
+// nameBook maps a server's user IDs (uid digits or client_id) to names.
+type nameBook struct {
+	names map[string]string
+}
+
+func (nb *nameBook) learn(id, name string) {
+	if id == "" || name == "" {
+		return
+	}
+	if _, ok := nb.names[id]; !ok && len(nb.names) >= maxNamesPerServer {
+		clear(nb.names)
+	}
+	nb.names[id] = name
+}
+
+// chatConn is what the chat layer knows of one connection's user.
+type chatConn struct {
+	book *nameBook // the server's, found on first use
+	name string    // the name this connection logged in with
+	id   string    // its uid or client_id, once the server told it
+}
+
+// chatScratch is the chat layer's reusable state, kept by the Decoder.
+type chatScratch struct {
+	compact bytes.Buffer
+	msg     chat.Message
+	line    []byte
+}
+
+// chatMessage reads a text payload as chat. It returns the payload's JSON
+// object compacted (nil when the payload is not one; valid until the next
+// message), and its human line ("" when it is no chat message known).
+func (c *conn) chatMessage(p []byte, fromClient bool) (js []byte, line string) {
+	i := 0
+	for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n') {
+		i++
+	}
+	if i == len(p) || p[i] != '{' {
+		return nil, ""
+	}
+	cs := &c.d.chat
+	cs.compact.Reset()
+	if json.Compact(&cs.compact, p) != nil {
+		return nil, ""
+	}
+	js = cs.compact.Bytes()
+	cs.msg = chat.Message{}
+	if json.Unmarshal(js, &cs.msg) != nil {
+		// A chat type with a field of the wrong kind: shown as JSON only.
+		return js, ""
+	}
+	return js, c.chatLine(&cs.msg, js, fromClient)
+}
+
+// chatLine builds the human line of m, learning names on the way.
+func (c *conn) chatLine(m *chat.Message, js []byte, fromClient bool) string {
+	cs := &c.d.chat
+	b := cs.line[:0]
+	defer func() { cs.line = b[:0] }()
+	book := c.names()
+	switch m.Type {
+	case chat.TypePing, chat.TypePong:
+		return m.Type
+
+	case chat.TypeLogin:
+		switch {
+		case fromClient && m.ClientName != "":
+			c.chat.name = m.ClientName
+			b = append(b, "login as "...)
+			b = append(b, m.ClientName...)
+			if !m.RoomID.IsZero() {
+				b = append(b, ", room "...)
+				b = append(b, m.RoomID.String()...)
+			}
+		case fromClient && m.Name != "":
+			c.chat.name = m.Name
+			b = append(b, "login as "...)
+			b = append(b, m.Name...)
+		case fromClient:
+			return ""
+		case !m.UID.IsZero():
+			uid := m.UID.String()
+			book.learn(uid, m.Name)
+			if c.chat.id == "" && m.Name != "" && m.Name == c.chat.name {
+				c.chat.id = uid
+			}
+			b = append(b, c.uidName(uid)...)
+			b = append(b, " joined (uid "...)
+			b = append(b, uid...)
+			b = append(b, ')')
+		case m.ClientID != "":
+			book.learn(m.ClientID, m.ClientName)
+			list := orderedClientList(js)
+			for _, u := range list {
+				book.learn(u.id, u.name)
+			}
+			switch {
+			case len(list) > 0:
+				// Only the joiner's own copy carries the list.
+				c.chat.id = m.ClientID
+				if c.chat.name == "" {
+					c.chat.name = m.ClientName
+				}
+			case c.chat.id == "" && m.ClientName != "" && m.ClientName == c.chat.name:
+				c.chat.id = m.ClientID
+			}
+			b = append(b, c.clientName(m.ClientID)...)
+			b = append(b, " joined (client "...)
+			b = append(b, m.ClientID...)
+			b = append(b, ')')
+			for i, u := range list {
+				if i == 0 {
+					b = append(b, "; users: "...)
+				} else {
+					b = append(b, ", "...)
+				}
+				b = appendUser(b, u.name, u.id)
+			}
+		default:
+			return ""
+		}
+
+	case chat.TypeSay:
+		var from, to string
+		switch {
+		case fromClient && !m.ToUID.IsZero():
+			from, to = c.selfName(), c.uidName(m.ToUID.String())
+		case fromClient && m.ToClientID != "":
+			from, to = c.selfName(), m.ToClientName
+			if to == "" || m.ToClientID == chat.ToAll {
+				to = c.clientName(m.ToClientID)
+			}
+		case fromClient:
+			return ""
+		case !m.FromUID.IsZero():
+			from, to = c.uidName(m.FromUID.String()), c.uidName(m.ToUID.String())
+		case m.FromClientID != "" || m.FromClientName != "":
+			book.learn(m.FromClientID, m.FromClientName)
+			from = m.FromClientName
+			if from == "" {
+				from = c.clientName(m.FromClientID)
+			}
+			to = c.clientName(m.ToClientID)
+		default:
+			return ""
+		}
+		b = append(b, from...)
+		b = append(b, " → "...)
+		b = append(b, to...)
+		b = append(b, ": "...)
+		b = append(b, m.Content...)
+
+	case chat.TypeUserList:
+		if fromClient || m.UserList == nil {
+			return ""
+		}
+		b = append(b, "users:"...)
+		for i, u := range m.UserList {
+			uid := chat.NumberID(u.UID).String()
+			book.learn(uid, u.Name)
+			if c.chat.id == "" && u.Name != "" && u.Name == c.chat.name {
+				c.chat.id = uid
+			}
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, ' ')
+			b = appendUser(b, u.Name, uid)
+		}
+
+	case chat.TypeLogout:
+		switch {
+		case fromClient:
+			return ""
+		case !m.UID.IsZero():
+			b = append(b, c.uidName(m.UID.String())...)
+		case m.FromClientID != "" || m.FromClientName != "":
+			book.learn(m.FromClientID, m.FromClientName)
+			if m.FromClientName != "" {
+				b = append(b, m.FromClientName...)
+			} else {
+				b = append(b, c.clientName(m.FromClientID)...)
+			}
+		default:
+			return ""
+		}
+		b = append(b, " left"...)
+
+	default:
+		return ""
+	}
+	return string(b)
+}
+
+// appendUser writes "name (id)".
+func appendUser(b []byte, name, id string) []byte {
+	b = append(b, name...)
+	b = append(b, " ("...)
+	b = append(b, id...)
+	return append(b, ')')
+}
+
+// names returns the name book of the connection's server.
+func (c *conn) names() *nameBook {
+	if c.chat.book != nil {
+		return c.chat.book
+	}
+	d := c.d
+	if d.names == nil {
+		d.names = make(map[netip.AddrPort]*nameBook)
+	}
+	nb := d.names[c.server]
+	if nb == nil {
+		if len(d.names) >= maxServers {
+			clear(d.names)
+		}
+		nb = &nameBook{names: make(map[string]string)}
+		d.names[c.server] = nb
+	}
+	c.chat.book = nb
+	return nb
+}
+
+// nameOf returns the name known for id, or "".
+func (c *conn) nameOf(id string) string {
+	if n := c.names().names[id]; n != "" {
+		return n
+	}
+	if id != "" && id == c.chat.id {
+		return c.chat.name
+	}
+	return ""
+}
+
+// uidName names a uid-protocol user: its name, or "uid N".
+func (c *conn) uidName(uid string) string {
+	switch {
+	case uid == chat.ToAll:
+		return chat.ToAll
+	case uid == "":
+		return "?"
+	}
+	if n := c.nameOf(uid); n != "" {
+		return n
+	}
+	return "uid " + uid
+}
+
+// clientName names a room-protocol user: its name, or "client ID".
+func (c *conn) clientName(id string) string {
+	switch {
+	case id == chat.ToAll:
+		return chat.ToAll
+	case id == "":
+		return "?"
+	}
+	if n := c.nameOf(id); n != "" {
+		return n
+	}
+	return "client " + id
+}
+
+// selfName is the sender of a client's say: the name it logged in with,
+// "?" when its login was not seen.
+func (c *conn) selfName() string {
+	if c.chat.name != "" {
+		return c.chat.name
+	}
+	if n := c.nameOf(c.chat.id); n != "" {
+		return n
+	}
+	return "?"
+}
+
+type listedUser struct{ id, name string }
+
+// orderedClientList returns the client_list of a room login in the order
+// the server wrote it (a map would lose it), or nil.
+func orderedClientList(js []byte) []listedUser {
+	var raw struct {
+		ClientList json.RawMessage `json:"client_list"`
+	}
+	if json.Unmarshal(js, &raw) != nil || len(raw.ClientList) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw.ClientList))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	var list []listedUser
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		v, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		id, _ := k.(string)
+		name, ok := v.(string)
+		if !ok {
+			return nil // chat.Message would not have decoded it either
+		}
+		list = append(list, listedUser{id, name})
+	}
+	return list
+}

@@ -1,0 +1,385 @@
+package decode
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/chatsniff/chatsniff/reassembly"
+)
+
+// TestFrameLengths sends each length form at its boundaries, from both
+// sides, and checks the payload comes back whole and unmasked.
+func TestFrameLengths(t *testing.T) {
+	for _, n := range []int{0, 1, 125, 126, 127, 65535, 65536, 70000} {
+		for _, fromClient := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%d/client=%v", n, fromClient), func(t *testing.T) {
+				h := newHarness(t, Config{})
+				h.rec.keepFull = true
+				h.open()
+				payload := bytes.Repeat([]byte("0123456789"), n/10+1)[:n]
+				f := frameSpec{op: OpBinary, masked: fromClient, key: testKey, payload: payload}.build()
+				wantHeader := 2 + map[bool]int{true: 4}[fromClient]
+				switch {
+				case n > 0xffff:
+					wantHeader += 8
+				case n > 125:
+					wantHeader += 2
+				}
+				if len(f)-n != wantHeader {
+					t.Fatalf("builder wrote a %d-byte header, want %d", len(f)-n, wantHeader)
+				}
+				if fromClient {
+					h.client(f)
+				} else {
+					h.server(f)
+				}
+				ev := h.rec.events[len(h.rec.events)-1]
+				if ev.Kind != KindMessage || ev.FromClient != fromClient || ev.Masked != fromClient ||
+					ev.Length != n || !bytes.Equal(ev.Payload, payload) || ev.Truncated || ev.Fragments != 1 {
+					t.Fatalf("got %s", describe(&ev))
+				}
+			})
+		}
+	}
+}
+
+// TestNonMinimalLength: a length written longer than needed is accepted
+// after a handshake, as browsers and Wireshark accept it.
+func TestNonMinimalLength(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open()
+	h.client(frameSpec{op: OpText, masked: true, key: testKey, payload: []byte("hi"), lenForm: 64}.build())
+	h.server(frameSpec{op: OpText, payload: []byte("ho"), lenForm: 16}.build())
+	equalLines(t, h.take(), []string{`client text "hi"`, `server text "ho"`})
+}
+
+// splitStream is a mix of frames from one side: text, a 16-bit length, a
+// fragmented message with a ping between its fragments, a pong, a close.
+func splitStream(masked bool) []byte {
+	long := bytes.Repeat([]byte("ab"), 100)
+	parts := fragments(OpText, []byte("fragmented message"), 3, masked, 0)
+	return cat(
+		frameSpec{op: OpText, masked: masked, key: testKey, payload: []byte(`{"type":"pong"}`)}.build(),
+		frameSpec{op: OpBinary, masked: masked, key: [4]byte{1, 2, 3, 4}, payload: long}.build(),
+		parts[0],
+		frameSpec{op: OpPing, masked: masked, key: testKey, payload: []byte("are you there")}.build(),
+		parts[1], parts[2],
+		frameSpec{op: OpPong, masked: masked, key: testKey}.build(),
+		frameSpec{op: OpClose, masked: masked, key: testKey, payload: append([]byte{0x03, 0xe8}, "bye"...)}.build(),
+	)
+}
+
+// TestSplitEverywhere feeds a stream split in two at every byte offset,
+// and byte by byte, and expects the events of the stream fed whole.
+func TestSplitEverywhere(t *testing.T) {
+	for _, fromClient := range []bool{true, false} {
+		stream := splitStream(fromClient)
+		feed := func(h *harness, bs ...[]byte) {
+			if fromClient {
+				h.client(bs...)
+			} else {
+				h.server(bs...)
+			}
+		}
+		h := newHarness(t, Config{})
+		h.open()
+		feed(h, stream)
+		want := h.take()
+		if len(want) != 6 || strings.Contains(strings.Join(want, "\n"), "error") {
+			t.Fatalf("whole stream: %q", want)
+		}
+		for i := 1; i < len(stream); i++ {
+			h := newHarness(t, Config{})
+			h.open()
+			feed(h, stream[:i], stream[i:])
+			if got := h.take(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("client=%v split at %d:\n%s\nwant\n%s", fromClient, i, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		}
+		h = newHarness(t, Config{})
+		h.open()
+		for i := range stream {
+			feed(h, stream[i:i+1])
+		}
+		equalLines(t, h.take(), want)
+	}
+}
+
+// TestFragmentedWithControl checks the joined message and that control
+// frames between fragments come out first, in order.
+func TestFragmentedWithControl(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open()
+	h.client(splitStream(true))
+	equalLines(t, h.take(), []string{
+		`client text "{\"type\":\"pong\"}" | pong`,
+		`client binary <200 bytes>`,
+		`client ping "are you there"`,
+		`client text "fragmented message" frags=3`,
+		`client pong`,
+		`client close 1000 "bye"`,
+	})
+}
+
+// TestViolations: each violation is an error, after which the direction
+// is no longer decoded while the other one goes on.
+func TestViolations(t *testing.T) {
+	good := cf(OpText, "after")
+	tests := []struct {
+		name   string
+		client bool
+		frames [][]byte
+		want   []string
+	}{
+		{"reserved opcode 3", true, [][]byte{frameSpec{op: 3, masked: true, payload: []byte("x")}.build()},
+			[]string{"error client: reserved opcode 0x3"}},
+		{"reserved control opcode B", false, [][]byte{frameSpec{op: 0xb}.build()},
+			[]string{"error server: reserved opcode 0xb"}},
+		{"RSV2", true, [][]byte{frameSpec{op: OpText, rsv: rsv2, masked: true}.build()},
+			[]string{"error client: RSV2 set"}},
+		{"RSV3", false, [][]byte{frameSpec{op: OpText, rsv: rsv3}.build()},
+			[]string{"error server: RSV3 set"}},
+		{"RSV1 without extension", false, [][]byte{frameSpec{op: OpText, rsv: rsv1, payload: []byte("x")}.build()},
+			[]string{"error server: RSV1 set without permessage-deflate"}},
+		{"unmasked client frame", true, [][]byte{sf(OpText, "hi")},
+			[]string{"error client: unmasked client frame"}},
+		{"masked server frame", false, [][]byte{cf(OpText, "hi")},
+			[]string{"error server: masked server frame"}},
+		{"control fragmented", true, [][]byte{frameSpec{op: OpPing, notFin: true, masked: true}.build()},
+			[]string{"error client: control frame fragmented"}},
+		{"control too long", false, [][]byte{frameSpec{op: OpPong, payload: make([]byte, 126)}.build()},
+			[]string{"error server: control frame longer than 125 bytes"}},
+		{"continuation without message", true, [][]byte{frameSpec{op: OpContinuation, masked: true, payload: []byte("x")}.build()},
+			[]string{"error client: continuation without a message"}},
+		{"new message inside fragmented", false, [][]byte{
+			frameSpec{op: OpText, notFin: true, payload: []byte("a")}.build(),
+			sf(OpText, "b")},
+			[]string{"error server: new message inside a fragmented message"}},
+		{"64-bit length with top bit", false, [][]byte{{0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1}},
+			[]string{"error server: frame length with the most significant bit set"}},
+		{"frame after close", true, [][]byte{cf(OpClose, ""), cf(OpText, "late")},
+			[]string{"client close", "error client: frame after a close frame"}},
+		{"RSV1 on a control frame", false, [][]byte{frameSpec{op: OpPing, rsv: rsv1}.build()},
+			[]string{"error server: RSV1 set on a control frame"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, Config{})
+			h.open()
+			if tt.client {
+				h.client(tt.frames...)
+				h.client(good) // ignored: the direction stopped
+				h.server(sf(OpText, "other side"))
+			} else {
+				h.server(tt.frames...)
+				h.server(sf(OpText, "after"))
+				h.client(cf(OpText, "other side"))
+			}
+			want := append(tt.want, map[bool]string{true: `server text "other side"`, false: `client text "other side"`}[tt.client])
+			equalLines(t, h.take(), want)
+		})
+	}
+}
+
+// TestRSV1OnContinuation: with permessage-deflate RSV1 belongs on the first
+// frame only.
+func TestRSV1OnContinuation(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open("Sec-WebSocket-Extensions: permessage-deflate")
+	h.server(frameSpec{op: OpBinary, notFin: true, payload: []byte{1}}.build(),
+		frameSpec{op: OpContinuation, rsv: rsv1, payload: []byte{2}}.build())
+	equalLines(t, h.take(), []string{"error server: RSV1 set on a continuation frame"})
+}
+
+// TestClose covers close frames with and without code and reason, and the
+// codes that may not be sent.
+func TestClose(t *testing.T) {
+	code := func(c int, reason string) string {
+		return string([]byte{byte(c >> 8), byte(c)}) + reason
+	}
+	tests := []struct {
+		payload string
+		want    []string
+	}{
+		{"", []string{"server close"}},
+		{code(1000, ""), []string{`server close 1000 ""`}},
+		{code(1001, "going away"), []string{`server close 1001 "going away"`}},
+		{code(4000, "private"), []string{`server close 4000 "private"`}},
+		{code(3000, ""), []string{`server close 3000 ""`}},
+		{code(1005, ""), []string{"error server: invalid close code 1005", `server close 1005 ""`}},
+		{code(1006, ""), []string{"error server: invalid close code 1006", `server close 1006 ""`}},
+		{code(1015, ""), []string{"error server: invalid close code 1015", `server close 1015 ""`}},
+		{code(999, ""), []string{"error server: invalid close code 999", `server close 999 ""`}},
+		{code(1016, ""), []string{"error server: invalid close code 1016", `server close 1016 ""`}},
+		{code(2999, ""), []string{"error server: invalid close code 2999", `server close 2999 ""`}},
+		{code(5000, ""), []string{"error server: invalid close code 5000", `server close 5000 ""`}},
+		{"\x03", []string{"error server: close frame with a 1-byte payload", `server close "\x03"`}},
+		{code(1000, "\xff\xfe"), []string{"error server: invalid UTF-8 in close reason", `server close 1000 ""`}},
+	}
+	for _, tt := range tests {
+		h := newHarness(t, Config{})
+		h.open()
+		h.server(sf(OpClose, tt.payload))
+		equalLines(t, h.take(), tt.want)
+	}
+}
+
+// TestPingPongPayloads: text payloads are shown as text, others as bytes.
+func TestPingPongPayloads(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open()
+	h.client(cf(OpPing, "hello"), cf(OpPing, "\x00\xff"))
+	h.server(sf(OpPong, "hello"), sf(OpPong, ""))
+	equalLines(t, h.take(), []string{`client ping "hello"`, "client ping 00ff", `server pong "hello"`, "server pong"})
+}
+
+// TestInvalidUTF8 is an error, and the message is shown as bytes; decoding
+// goes on, as the framing is intact.
+func TestInvalidUTF8(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open()
+	h.server(sf(OpText, "ok\xc3\x28"), sf(OpText, "next"))
+	// Split inside a character across fragments is fine.
+	parts := fragments(OpText, []byte("é"), 2, true, 0)
+	h.client(parts...)
+	equalLines(t, h.take(), []string{
+		"error server: invalid UTF-8 in text message",
+		"server text 6f6bc328",
+		`server text "next"`,
+		`client text "é" frags=2`,
+	})
+}
+
+// TestTruncation caps a message: the first MaxMessage bytes are kept, the
+// real length is reported, and decoding goes on with the next frame.
+func TestTruncation(t *testing.T) {
+	h := newHarness(t, Config{MaxMessage: 100})
+	h.rec.keepFull = true
+	h.open()
+	payload := bytes.Repeat([]byte("x"), 250)
+	h.client(fragments(OpText, payload, 3, true, 0)...)
+	h.client(cf(OpText, "small"))
+	equalLines(t, h.take(), []string{
+		`client text "` + strings.Repeat("x", 100) + `" frags=3 len=250 truncated`,
+		`client text "small"`,
+	})
+	// A truncated text message cut inside a character is still text.
+	h.server(sf(OpText, strings.Repeat("é", 60)))
+	lines := h.take()
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], `server text "éé`) || !strings.HasSuffix(lines[0], "len=120 truncated") {
+		t.Errorf("cut text: %q", lines)
+	}
+}
+
+// TestHugeClaimedLength: a header claiming 2^63-1 bytes allocates nothing
+// for them; the bytes that come are counted, and the end of the stream
+// reports the message incomplete.
+func TestHugeClaimedLength(t *testing.T) {
+	h := newHarness(t, Config{MaxMessage: 1 << 20})
+	h.open()
+	h.server(frameSpec{op: OpBinary, claim: math.MaxInt64}.build())
+	chunk := make([]byte, 1000)
+	for range 10 {
+		h.server(chunk)
+	}
+	c := h.c.(*conn)
+	if got := cap(c.dirs[1].buf); got > 2*10000 {
+		t.Errorf("buffer grew to %d bytes for 10000 received", got)
+	}
+	h.end()
+	equalLines(t, h.take(), []string{"error server: message incomplete at end of stream", "close"})
+}
+
+// TestHugeClaimedLengthTruncates: past the cap nothing more is kept.
+func TestCapBoundsBuffer(t *testing.T) {
+	h := newHarness(t, Config{MaxMessage: 4096})
+	h.open()
+	h.server(frameSpec{op: OpBinary, claim: 1 << 40}.build())
+	chunk := make([]byte, 64<<10)
+	for range 16 {
+		h.server(chunk)
+	}
+	if got := cap(h.c.(*conn).dirs[1].buf); got > 4096 {
+		t.Errorf("buffer grew to %d past the cap of 4096", got)
+	}
+	if c := h.c.(*conn); c.dirs[1].total != 16*64<<10 || !c.dirs[1].truncated {
+		t.Errorf("counted %d bytes, truncated %v", c.dirs[1].total, c.dirs[1].truncated)
+	}
+}
+
+// TestEnd: a message cut by the end is an error; the close event follows.
+// Connections that were never WebSocket end silently.
+func TestEnd(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open()
+	h.client(fragments(OpText, []byte("abcdef"), 2, true, 0)[0])
+	h.server(sf(OpText, "whole")[:3])
+	h.end()
+	h.end() // a second End is ignored
+	equalLines(t, h.take(), []string{
+		"error client: message incomplete at end of stream",
+		"error server: message incomplete at end of stream",
+		"close",
+	})
+
+	h = newHarness(t, Config{})
+	h.client([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	h.end()
+	equalLines(t, h.rec.lines, nil)
+}
+
+// TestStats counts connections, WebSockets, messages by direction, gaps
+// and errors.
+func TestStats(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open()
+	h.client(cf(OpText, "a"), cf(OpText, "b"))
+	h.server(sf(OpText, "c"))
+	h.gap(reassembly.ServerToClient, 10)
+	h.server(sf(OpText, "d"))
+	h.client(frameSpec{op: 3, masked: true}.build())
+	h.d.NewConn(reassembly.ConnInfo{ID: 2, Client: testClient, Server: testServer}).End(reassembly.EndFIN, testT0)
+	h.end()
+	want := Stats{Connections: 2, WebSockets: 1, Messages: [2]uint64{2, 2}, Gaps: 1, Errors: 1}
+	if got := h.d.Stats(); got != want {
+		t.Errorf("stats %+v, want %+v", got, want)
+	}
+}
+
+// TestHeaderCheckTable exercises header.check directly, including the
+// order in which problems are named.
+func TestHeaderCheckTable(t *testing.T) {
+	tests := []struct {
+		h          header
+		fromClient bool
+		deflate    bool
+		inMsg      bool
+		want       string
+	}{
+		{header{fin: true, op: OpText, masked: true}, true, false, false, ""},
+		{header{fin: true, op: OpText}, false, false, false, ""},
+		{header{fin: true, op: OpText, rsv: rsv2 | rsv3}, false, false, false, "RSV2 and RSV3 set"},
+		{header{fin: true, op: 0x7}, false, false, false, "reserved opcode 0x7"},
+		{header{fin: true, op: OpText, rsv: rsv1}, false, true, false, ""},
+		{header{fin: false, op: OpContinuation}, false, false, true, ""},
+		{header{fin: true, op: OpPing, length: 125}, false, false, true, ""},
+		{header{fin: true, op: OpBinary, length: 1 << 63}, false, false, false, "frame length with the most significant bit set"},
+	}
+	for i, tt := range tests {
+		if got := tt.h.check(tt.fromClient, tt.deflate, tt.inMsg); got != tt.want {
+			t.Errorf("%d: check = %q, want %q", i, got, tt.want)
+		}
+	}
+}
+
+// TestOpcodeString covers the NDJSON names.
+func TestOpcodeString(t *testing.T) {
+	for op, want := range map[Opcode]string{0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong", 3: "reserved-0x3", 0xf: "reserved-0xf"} {
+		if got := op.String(); got != want {
+			t.Errorf("%d: %q, want %q", op, got, want)
+		}
+	}
+}
