@@ -1,6 +1,7 @@
 package render
 
 import (
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -88,4 +89,26 @@ func unsafeRune(r rune) bool {
 		return true
 	}
 	return false
+}
+
+// cutText shortens s to at most n bytes without splitting a UTF-8
+// sequence, and reports whether it cut anything.
+func cutText[T string | []byte](s T, n int) (T, bool) {
+	if len(s) <= n {
+		return s, false
+	}
+	i := n
+	for i > 0 && i > n-utf8.UTFMax && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i], true
+}
+
+// appendCutMark notes how much of a long text was left out.
+func appendCutMark(b []byte, total int, sc *Scheme) []byte {
+	b = append(b, sc.Dim.on...)
+	b = append(b, " …("...)
+	b = strconv.AppendInt(b, int64(total), 10)
+	b = append(b, " bytes)"...)
+	return append(b, sc.Dim.off...)
 }

@@ -345,7 +345,11 @@ func messageNote(e *decode.Event) (note, group string) {
 	}
 	switch {
 	case len(e.Chat) > 0:
-		b = appendEscaped(b, e.Chat)
+		shown, _ := cutText(e.Chat, maxShownText)
+		b = appendEscaped(b, shown)
+		if len(shown) < len(e.Chat) {
+			b = append(b, " …"...)
+		}
 	case e.Opcode == decode.OpClose:
 		b = strconv.AppendInt(b, int64(e.CloseCode), 10)
 		if e.CloseReason != "" {
@@ -354,20 +358,21 @@ func messageNote(e *decode.Event) (note, group string) {
 			b = append(b, '"')
 		}
 	case e.PayloadIsText:
-		p := e.Payload
-		if len(p) > 200 {
-			p = p[:200]
+		shown, cut := cutText(e.Payload, maxShownText)
+		b = appendEscaped(b, shown)
+		if cut {
+			b = append(b, " …"...)
 		}
-		b = appendEscaped(b, p)
 	default:
 		b = strconv.AppendInt(b, int64(e.Length), 10)
 		b = append(b, " bytes"...)
 	}
 	if e.ChatLine != "" {
+		line, _ := cutText(e.ChatLine, 200)
 		b = append(b, " — "...)
-		b = appendEscaped(b, e.ChatLine)
+		b = appendEscaped(b, line)
 		if e.FromClient {
-			group = string(appendEscaped(nil, e.ChatLine))
+			group = string(appendEscaped(nil, line))
 		}
 	}
 	return string(b), group

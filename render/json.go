@@ -153,11 +153,15 @@ func (p *jsonPrinter) str(sp span) bool {
 	}
 	p.scratch = end.decoded
 	p.pos = end.next
+	shown, cut := cutText(p.scratch, maxShownText)
 	p.dst = append(p.dst, sp.on...)
 	p.dst = append(p.dst, '"')
-	p.dst = appendQuotedContent(p.dst, p.scratch)
+	p.dst = appendQuotedContent(p.dst, shown)
 	p.dst = append(p.dst, '"')
 	p.dst = append(p.dst, sp.off...)
+	if cut {
+		p.dst = appendCutMark(p.dst, len(p.scratch), p.sc)
+	}
 	return true
 }
 

@@ -8,8 +8,8 @@ import (
 	"github.com/chatsniff/chatsniff/decode"
 )
 
-// maxShownText is how much of a plain (non-JSON) text payload the
-// conversation view prints; NDJSON always carries all of it.
+// maxShownText is how much of a text, a chat line or a JSON string the
+// conversation and explain views print; NDJSON always carries all of it.
 const maxShownText = 1024
 
 // maxShownBinary is how many bytes of a binary payload are hex-dumped.
@@ -146,9 +146,13 @@ func appendMessage(b []byte, e *decode.Event, o TextOptions) []byte {
 	sc := o.Scheme
 	switch {
 	case e.ChatLine != "":
+		line, cut := cutText(e.ChatLine, maxShownText)
 		b = append(b, sc.Chat.on...)
-		b = appendEscaped(b, e.ChatLine)
+		b = appendEscaped(b, line)
 		b = append(b, sc.Chat.off...)
+		if cut {
+			b = appendCutMark(b, len(e.ChatLine), sc)
+		}
 	case e.Opcode == decode.OpClose:
 		b = append(b, "close"...)
 		if e.CloseCode != 0 {
@@ -194,17 +198,12 @@ func appendMessage(b []byte, e *decode.Event, o TextOptions) []byte {
 func appendPayloadSummary(b []byte, e *decode.Event, sc *Scheme) []byte {
 	p := e.Payload
 	if e.PayloadIsText {
-		cut := len(p) > maxShownText
-		if cut {
-			p = p[:maxShownText]
-		}
+		shown, cut := cutText(p, maxShownText)
 		b = append(b, sc.String.on...)
-		b = appendEscaped(b, p)
+		b = appendEscaped(b, shown)
 		b = append(b, sc.String.off...)
 		if cut {
-			b = append(b, sc.Dim.on...)
-			b = append(b, " …"...)
-			b = append(b, sc.Dim.off...)
+			b = appendCutMark(b, len(p), sc)
 		}
 		return b
 	}

@@ -1,18 +1,64 @@
 package main
 
 import (
-	"errors"
-
+	"github.com/chatsniff/chatsniff/chat"
+	"github.com/chatsniff/chatsniff/chatserver/bots"
 	"github.com/spf13/cobra"
 )
 
-// Placeholder until the command lands; replaced by its real wiring.
 func newBotsCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "bots",
-		Hidden: true,
+	var (
+		opts     bots.Options
+		protocol string
+	)
+	cmd := &cobra.Command{
+		Use:   "bots [ws://127.0.0.1:7272/]",
+		Short: "Simulated chat users: a demo, or a load generator with a report",
+		Long: `Connect simulated users to a workerman-chat compatible server over real
+WebSocket connections; they log in and chat.
+
+Demo mode (the default): varied messages (some non-ASCII, some long) at --rate
+messages/s in total; what the first bot receives is printed, and the rates
+every 5 s.
+
+Load mode (--load): 64-byte messages carrying a sequence number and a send
+time; after each --duration step, a report of sent, expected, delivered, lost,
+duplicated and out-of-order messages, p50/p99/max latency, errors, and the
+server's CPU when --server-pid is given. --ramp finds the highest clean rate
+(every message delivered once, in order, p99 under --clean-p99).
+
+Only loopback addresses are accepted unless --allow-remote is given.`,
+		Example: `  chatsniff bots -n 20 --rate 50 ws://127.0.0.1:7272
+  chatsniff bots --load -n 200 --rate 1000 --protocol room --server-pid $(pidof chatsniff) ws://127.0.0.1:7272
+  chatsniff bots --load --ramp -n 50 --rate 1000 ws://127.0.0.1:7272`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("bots: not built yet")
+			opts.URL = "ws://127.0.0.1:7272/"
+			if len(args) == 1 {
+				opts.URL = args[0]
+			}
+			opts.Protocol = chat.Protocol(protocol)
+			return bots.Run(cmd.Context(), opts, cmd.OutOrStdout())
 		},
 	}
+	f := cmd.Flags()
+	f.IntVarP(&opts.Clients, "clients", "n", bots.DefaultClients, "number of simulated users")
+	f.Float64Var(&opts.Rate, "rate", bots.DefaultRate, "messages said per second, all users together (the ramp's first step)")
+	f.IntVar(&opts.Rooms, "rooms", bots.DefaultRooms, "rooms to spread the users over (room protocol)")
+	f.StringVar(&protocol, "protocol", string(chat.ProtocolUID), "chat protocol: uid or room")
+	f.DurationVar(&opts.Duration, "duration", 0, "how long to chat (demo: 0 = until Ctrl-C; load: one step, default 10s)")
+	f.BoolVar(&opts.Load, "load", false, "load mode: marked messages and a delivery/latency report")
+	f.IntVar(&opts.Size, "size", bots.DefaultSize, "load mode: message content size in bytes")
+	f.BoolVar(&opts.Ramp, "ramp", false, "load mode: raise the rate step by step to find the highest clean one")
+	f.IntVar(&opts.RampSteps, "ramp-steps", 12, "load mode: most steps of the ramp")
+	f.DurationVar(&opts.CleanP99, "clean-p99", bots.DefaultCleanP99, "p99 latency above which a step is not clean")
+	f.DurationVar(&opts.Drain, "drain", bots.DefaultDrain, "how long a step waits for late deliveries")
+	f.IntVar(&opts.Stall, "stall", 0, "users that log in and then stop reading")
+	f.BoolVar(&opts.Deflate, "deflate", false, "offer permessage-deflate")
+	f.IntVar(&opts.Connect, "connect", bots.DefaultConnect, "connections opened at once")
+	f.IntVar(&opts.ServerPID, "server-pid", 0, "server process id, to report its CPU and memory")
+	f.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow a server address that is not loopback")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "demo: print rates only, not the messages received")
+	f.BoolVar(&opts.JSON, "json", false, "load: print each step's report as a JSON line")
+	return cmd
 }

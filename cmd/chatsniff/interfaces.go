@@ -1,18 +1,35 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"strings"
 
+	"github.com/chatsniff/chatsniff/capture"
 	"github.com/spf13/cobra"
 )
 
-// Placeholder until the command lands; replaced by its real wiring.
 func newInterfacesCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:    "interfaces",
-		Hidden: true,
+		Use:   "interfaces",
+		Short: "List the interfaces live capture can use, like tcpdump -D",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("interfaces: not built yet")
+			ifs, err := capture.Interfaces()
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			for _, i := range ifs {
+				fmt.Fprintf(w, "%d.%s [%s]", i.Index, i.Name, i.Flags)
+				if len(i.Addrs) > 0 {
+					fmt.Fprintf(w, " %s", strings.Join(i.Addrs, " "))
+				}
+				if i.Description != "" {
+					fmt.Fprintf(w, " (%s)", i.Description)
+				}
+				fmt.Fprintln(w)
+			}
+			return nil
 		},
 	}
 }

@@ -1,18 +1,35 @@
 package main
 
 import (
-	"errors"
-
+	"github.com/chatsniff/chatsniff/capture"
 	"github.com/spf13/cobra"
 )
 
-// Placeholder until the command lands; replaced by its real wiring.
 func newReadCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "read",
-		Hidden: true,
+	var o outputFlags
+	cmd := &cobra.Command{
+		Use:   "read FILE",
+		Short: "Decode the WebSocket chats in a pcap or pcapng file (- for stdin)",
+		Example: `  chatsniff read capture.pcap
+  chatsniff read -p 7272 capture.pcapng
+  tcpdump -i any -w - port 7272 | chatsniff read -
+  chatsniff read --json capture.pcap | jq .
+  chatsniff read --explain capture.pcap`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("read: not built yet")
+			c, err := o.command(cmd, capture.ParsePorts)
+			if err != nil {
+				return err
+			}
+			path := args[0]
+			c.Name = path
+			if path == "-" {
+				c.Name = "stdin"
+			}
+			c.Open = func() (capture.Source, error) { return capture.OpenFile(path) }
+			return c.Execute(cmd.Context())
 		},
 	}
+	o.register(cmd)
+	return cmd
 }

@@ -1,0 +1,318 @@
+package chatserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chatsniff/chatsniff/chat"
+	"github.com/coder/websocket"
+)
+
+// protocol is one of the two workerman-chat protocols. Its methods run on
+// the client's reader goroutine.
+type protocol interface {
+	open(c *client)
+	message(c *client, m *chat.Message)
+	close(c *client)
+}
+
+// Server is the chat server. Make one with New, run it with Serve, or use
+// Run for the whole command.
+type Server struct {
+	opts  Options
+	log   *slog.Logger
+	hub   *hub
+	proto protocol
+
+	// ipHex and nextConn make room protocol client_ids as workerman's
+	// bin2hex(pack('NnN', lanIp, lanPort, connectionId)) does.
+	ipHex    string
+	nextConn atomic.Uint64
+	nextUID  atomic.Int64
+
+	conns     sync.WaitGroup // reader goroutines
+	stopping  atomic.Bool
+	connected atomic.Int64
+	delivered atomic.Uint64
+	drops     atomic.Uint64
+	deflates  atomic.Uint64
+}
+
+// Stats are the server's counters since it started.
+type Stats struct {
+	// Connected is the number of WebSocket connections open now.
+	Connected int64
+	// Delivered is the number of messages written to clients.
+	Delivered uint64
+	// Dropped is the number of clients dropped for not keeping up.
+	Dropped uint64
+	// Deflate is the number of connections that negotiated permessage-deflate.
+	Deflate uint64
+}
+
+// New checks opts and makes a server.
+func New(opts Options) (*Server, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: o, log: o.Logger, hub: newHub(), ipHex: "7f000001"}
+	if host, _, err := net.SplitHostPort(o.WSAddr); err == nil {
+		if ip := net.ParseIP(host).To4(); ip != nil && !ip.IsUnspecified() {
+			s.ipHex = fmt.Sprintf("%02x%02x%02x%02x", ip[0], ip[1], ip[2], ip[3])
+		}
+	}
+	switch o.Protocol {
+	case chat.ProtocolRoom:
+		s.proto = roomProtocol{s}
+	default:
+		s.proto = uidProtocol{s}
+	}
+	return s, nil
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	return Stats{Connected: s.connected.Load(), Delivered: s.delivered.Load(), Dropped: s.drops.Load(), Deflate: s.deflates.Load()}
+}
+
+// now is the "time" of every message: PHP's date('Y-m-d H:i:s'), local time.
+func (s *Server) now() string { return time.Now().Format(chat.TimeLayout) }
+
+// newFrame frames an encoded message once, for every receiver.
+func (s *Server) newFrame(payload []byte) *frame {
+	return newTextFrame(payload, s.opts.CompressMin)
+}
+
+// clientID is a room protocol client_id: 8 hex digits of the IPv4
+// address, 4 of the gateway's internal port (workerman's start port 2300,
+// two gateway processes as workerman-chat ships), 8 of the connection number.
+func (s *Server) clientID(n uint64) string {
+	return fmt.Sprintf("%s%04x%08x", s.ipHex, 2300+n%2, uint32(n/2+1))
+}
+
+// ServeHTTP upgrades a request to a WebSocket connection and serves it
+// until it closes. It is the WebSocket listener's only handler, on every
+// path, as workerman's gateway accepts any.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.stopping.Load() {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	mode := websocket.CompressionNoContextTakeover
+	if s.opts.NoDeflate {
+		mode = websocket.CompressionDisabled
+	}
+	hc := &hijackCatcher{ResponseWriter: w}
+	ws, err := websocket.Accept(hc, r, &websocket.AcceptOptions{
+		// Pages from any origin may connect, as to workerman's gateway.
+		InsecureSkipVerify: true,
+		// server_no_context_takeover lets one deflated copy of a message
+		// serve every receiver; client_no_context_takeover spares a 32 KB
+		// window per connection. Browsers accept both.
+		CompressionMode: mode,
+	})
+	if err != nil {
+		s.log.Info("handshake refused", slog.String("remote", r.RemoteAddr), slog.Any("err", err))
+		return
+	}
+	ws.SetReadLimit(s.opts.MaxMessage)
+	if tc, ok := hc.conn.Conn.(*net.TCPConn); ok && s.opts.SendBuffer > 0 {
+		if err := tc.SetWriteBuffer(s.opts.SendBuffer); err != nil {
+			s.log.Debug("send buffer", slog.Any("err", err))
+		}
+	}
+	n := s.nextConn.Add(1) - 1
+	c := &client{
+		srv:     s,
+		ws:      ws,
+		conn:    hc.conn,
+		deflate: strings.Contains(w.Header().Get("Sec-WebSocket-Extensions"), "permessage-deflate"),
+		remote:  r.RemoteAddr,
+		seq:     n,
+		id:      s.clientID(n),
+	}
+	if c.deflate {
+		s.deflates.Add(1)
+	}
+	s.conns.Add(1)
+	s.connected.Add(1)
+	h := s.hub
+	h.mu.Lock()
+	h.all[c] = struct{}{}
+	h.mu.Unlock()
+	// The client is read on a goroutine of its own, and this handler
+	// returns: net/http's goroutine for the connection then ends, and with
+	// it the request, the response and their buffers, which an idle
+	// connection would otherwise keep.
+	go s.serveClient(c)
+}
+
+// serveClient reads the client until the connection ends; writes happen
+// on writer goroutines started by send.
+func (s *Server) serveClient(c *client) {
+	defer s.conns.Done()
+	defer s.connected.Add(-1)
+	h := s.hub
+	c.log().Info("connected", slog.Bool("deflate", c.deflate))
+	if s.stopping.Load() {
+		// Shutdown may have taken its snapshot before this client joined.
+		c.closeGoingAway()
+	}
+	s.proto.open(c)
+
+	err := s.readLoop(c)
+
+	c.end()
+	s.proto.close(c)
+	h.mu.Lock()
+	delete(h.all, c)
+	h.mu.Unlock()
+	c.ws.CloseNow()
+	switch status := websocket.CloseStatus(err); {
+	case c.dropped.Load():
+	case status == websocket.StatusNormalClosure || status == websocket.StatusGoingAway:
+		c.log().Info("disconnected", slog.Int("status", int(status)))
+	case status != -1:
+		c.log().Info("disconnected", slog.Int("status", int(status)), slog.Any("err", err))
+	case isClosed(err):
+		c.log().Info("disconnected")
+	default:
+		c.log().Warn("connection error", slog.Any("err", err))
+	}
+}
+
+// readLoop reads client messages until the connection fails or closes.
+// coder/websocket answers pings and close frames, closes the connection
+// on an unmasked frame (RFC 6455 5.1) and closes with 1009 a message past
+// the read limit.
+func (s *Server) readLoop(c *client) error {
+	ctx := context.Background()
+	for {
+		_, data, err := c.ws.Read(ctx)
+		if err != nil {
+			return err
+		}
+		var m chat.Message
+		if err := json.Unmarshal(data, &m); err != nil {
+			// workerman-chat ignores what it cannot decode; so does this.
+			c.debug("ignored bad message", slog.Int("bytes", len(data)), slog.Any("err", err))
+			continue
+		}
+		s.proto.message(c, &m)
+	}
+}
+
+// pingSlices spreads the pings over the interval: each tick pings one
+// slice of the clients, so that 10,000 clients do not get (and answer)
+// their pings all in the same instant, which showed in the p99 latency of
+// everything else.
+const pingSlices = 10
+
+// pingLoop sends the room protocol's {"type":"ping"} to every connection
+// every PingInterval, one frame shared by all.
+func (s *Server) pingLoop(ctx context.Context) {
+	if s.opts.Protocol != chat.ProtocolRoom || s.opts.PingInterval < 0 {
+		return
+	}
+	b, err := phpJSON(chat.RoomPing{Type: chat.TypePing})
+	if err != nil {
+		s.log.Error("ping", slog.Any("err", err))
+		return
+	}
+	f := s.newFrame(b)
+	t := time.NewTicker(max(s.opts.PingInterval/pingSlices, time.Millisecond))
+	defer t.Stop()
+	for tick := uint64(0); ; tick++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, c := range s.hub.everyone() {
+				if c.seq%pingSlices == tick%pingSlices {
+					c.send(f)
+				}
+			}
+		}
+	}
+}
+
+// Serve serves WebSocket clients on wsLn and, unless pageLn is nil, the
+// web page on pageLn, until ctx is cancelled; then it closes every client
+// with 1001 (going away) and returns once they are gone or
+// ShutdownTimeout has passed.
+func (s *Server) Serve(ctx context.Context, wsLn, pageLn net.Listener) error {
+	wsSrv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	errc := make(chan error, 2)
+	go func() { errc <- serveErr("websocket", wsSrv.Serve(wsLn)) }()
+	var pageSrv *http.Server
+	if pageLn != nil {
+		page, err := s.PageHandler(wsLn.Addr())
+		if err != nil {
+			return err
+		}
+		pageSrv = &http.Server{Handler: page, ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- serveErr("web page", pageSrv.Serve(pageLn)) }()
+	}
+	pingCtx, stopPing := context.WithCancel(ctx)
+	defer stopPing()
+	go s.pingLoop(pingCtx)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	s.shutdown(wsSrv, pageSrv)
+	return err
+}
+
+func serveErr(what string, err error) error {
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return fmt.Errorf("serve %s: %w", what, err)
+}
+
+// shutdown stops the listeners and closes every client with 1001.
+func (s *Server) shutdown(servers ...*http.Server) {
+	s.stopping.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	for _, srv := range servers {
+		if srv != nil {
+			// Hijacked connections are not the http.Server's any more:
+			// this closes the listeners and idle page connections.
+			srv.Shutdown(ctx)
+		}
+	}
+	clients := s.hub.everyone()
+	s.log.Info("shutting down", slog.Int("clients", len(clients)))
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(c.closeGoingAway)
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		s.conns.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		for _, c := range s.hub.everyone() {
+			c.ws.CloseNow()
+		}
+		s.log.Warn("shutdown timed out; connections closed without handshake")
+	}
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/chatsniff/chatsniff/render"
+	"github.com/chatsniff/chatsniff/sniff"
+	"github.com/spf13/cobra"
+)
+
+// sizeValue is a byte count flag that takes 16MiB, 64KiB, 1GB or plain bytes.
+type sizeValue int
+
+func (s *sizeValue) String() string { return strconv.Itoa(int(*s)) }
+func (s *sizeValue) Type() string   { return "size" }
+
+func (s *sizeValue) Set(v string) error {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}}
+	num, mult := v, int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(v, u.suffix) {
+			num, mult = strings.TrimSuffix(v, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || n <= 0 || n > (1<<40)/mult {
+		return fmt.Errorf("%q is not a size such as 16MiB", v)
+	}
+	*s = sizeValue(n * mult)
+	return nil
+}
+
+// colorValue is --color auto|always|never.
+type colorValue render.ColorMode
+
+func (c *colorValue) String() string { return string(*c) }
+func (c *colorValue) Type() string   { return "when" }
+
+func (c *colorValue) Set(v string) error {
+	switch render.ColorMode(v) {
+	case render.ColorAuto, render.ColorAlways, render.ColorNever:
+		*c = colorValue(v)
+		return nil
+	}
+	return fmt.Errorf("%q: want auto, always or never", v)
+}
+
+// outputFlags are the flags read and live share.
+type outputFlags struct {
+	ports      string
+	json       bool
+	explain    bool
+	compact    bool
+	color      colorValue
+	maxMessage sizeValue
+	count      int
+}
+
+func (o *outputFlags) register(cmd *cobra.Command) {
+	o.color = colorValue(render.ColorAuto)
+	o.maxMessage = 16 << 20
+	f := cmd.Flags()
+	f.StringVarP(&o.ports, "port", "p", "", "only TCP port(s) `PORTS`, e.g. 7272 or 7272,8080; also decodes connections whose upgrade was not captured")
+	f.BoolVar(&o.json, "json", false, "write NDJSON, one event per line")
+	f.BoolVar(&o.explain, "explain", false, "explain every packet, as the Workerman manual's annotated tcpdump does")
+	f.BoolVar(&o.compact, "compact", false, "print each message's JSON on its line instead of pretty-printed under it")
+	f.Var(&o.color, "color", "colour output: auto, always or never (NO_COLOR is honoured by auto)")
+	f.Var(&o.maxMessage, "max-message", "cap on one message's size; longer ones are reported truncated")
+	f.IntVarP(&o.count, "count", "c", 0, "stop after `N` messages")
+	cmd.MarkFlagsMutuallyExclusive("json", "explain")
+}
+
+// command fills a sniff.Command from the flags.
+func (o *outputFlags) command(cmd *cobra.Command, parsePorts func(string) ([]uint16, error)) (*sniff.Command, error) {
+	c := &sniff.Command{
+		Color:   render.ColorMode(o.color),
+		Compact: o.compact,
+		Stdout:  cmd.OutOrStdout(),
+		Stderr:  cmd.ErrOrStderr(),
+	}
+	if o.ports != "" {
+		ports, err := parsePorts(o.ports)
+		if err != nil {
+			return nil, err
+		}
+		c.Options.Ports = ports
+	}
+	if o.count < 0 {
+		return nil, fmt.Errorf("-c %d: want a positive count", o.count)
+	}
+	c.Options.MaxMessages = o.count
+	c.Options.MaxMessage = int(o.maxMessage)
+	switch {
+	case o.json:
+		c.Format = sniff.FormatNDJSON
+	case o.explain:
+		c.Format = sniff.FormatExplain
+	}
+	return c, nil
+}

@@ -1,0 +1,77 @@
+package sniff
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/chatsniff/chatsniff/capture"
+	"github.com/chatsniff/chatsniff/render"
+)
+
+// Format is how events are written.
+type Format int
+
+const (
+	FormatText    Format = iota // the coloured conversation
+	FormatNDJSON                // one JSON object per event
+	FormatExplain               // packet-by-packet walkthrough
+)
+
+// Command is everything `chatsniff read` and `chatsniff live` were asked
+// for, once cobra has parsed the flags.
+type Command struct {
+	// Open opens the packet source: a file, stdin or an interface. Tests
+	// hand in their own.
+	Open func() (capture.Source, error)
+	// Name is what errors and the summary call the source: the file name or the interface.
+	Name    string
+	Options Options
+	Format  Format
+	Color   render.ColorMode
+	Compact bool
+	// WritePath, when set, is a pcap file that gets a copy of every packet (-w).
+	WritePath string
+	Stdout    io.Writer
+	Stderr    io.Writer
+}
+
+// Execute runs the command. Errors name the source; a source that ends in
+// error (a file cut off mid-record) still has what came before it decoded
+// and printed, and its error returned after the summary.
+func (c *Command) Execute(ctx context.Context) error {
+	src, err := c.Open()
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+
+	opts := c.Options
+	if c.WritePath != "" {
+		f, err := os.Create(c.WritePath)
+		if err != nil {
+			return fmt.Errorf("-w: %w", err)
+		}
+		defer f.Close()
+		opts.Write = capture.NewWriter(f)
+	}
+
+	sc := render.NewScheme(render.UseColor(c.Color))
+	var out Output
+	switch c.Format {
+	case FormatNDJSON:
+		out = render.NewNDJSON(c.Stdout)
+	case FormatExplain:
+		// Events reach the explainer with their packets, not through out.
+		opts.Explain = render.NewExplain(c.Stdout, sc)
+	default:
+		out = render.NewText(c.Stdout, render.TextOptions{Scheme: sc, Compact: c.Compact})
+	}
+	sum, runErr := Run(ctx, src, opts, out)
+	fmt.Fprintf(c.Stderr, "%s: %s\n", c.Name, sum)
+	if runErr != nil {
+		return fmt.Errorf("%s: %w", c.Name, runErr)
+	}
+	return nil
+}

@@ -1,0 +1,116 @@
+package sniff
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatsniff/chatsniff/capture"
+	"github.com/chatsniff/chatsniff/render"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+func TestMain(m *testing.M) {
+	// Goldens show times of day; make them the same on every machine.
+	time.Local = time.UTC
+	os.Exit(m.Run())
+}
+
+// captures lists the real captures under testdata/ (see testdata/README.md).
+func captures(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	for _, pat := range []string{"*.pcap", "*.pcapng", "*.pcap.gz"} {
+		m, err := filepath.Glob(filepath.Join("..", "testdata", pat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	if len(files) == 0 {
+		t.Fatal("no captures in testdata/")
+	}
+	return files
+}
+
+// runFile runs the pipeline on a file as `chatsniff read` would.
+func runFile(t *testing.T, path string, format Format, ports []uint16) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	c := &Command{
+		Open:    func() (capture.Source, error) { return capture.OpenFile(path) },
+		Name:    filepath.Base(path),
+		Format:  format,
+		Color:   render.ColorNever,
+		Stdout:  &out,
+		Stderr:  &errOut,
+		Options: Options{Ports: ports},
+	}
+	err = c.Execute(context.Background())
+	return out.String(), errOut.String(), err
+}
+
+// TestGolden decodes every real capture and compares the conversation view,
+// the NDJSON and the walkthrough with the files under testdata/golden,
+// rewritten with -update and reviewed like code.
+func TestGolden(t *testing.T) {
+	for _, path := range captures(t) {
+		name := filepath.Base(path)
+		for _, f := range []struct {
+			format Format
+			ext    string
+		}{{FormatText, ".txt"}, {FormatNDJSON, ".ndjson"}, {FormatExplain, ".explain.txt"}} {
+			t.Run(name+f.ext, func(t *testing.T) {
+				out, stderr, err := runFile(t, path, f.format, nil)
+				if err != nil {
+					t.Fatalf("%v\n%s", err, stderr)
+				}
+				if strings.TrimSpace(out) == "" {
+					t.Fatal("no output")
+				}
+				golden := filepath.Join("..", "testdata", "golden", name+f.ext)
+				if *update {
+					if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run go test ./sniff -update to create it)", err)
+				}
+				if out != string(want) {
+					t.Errorf("output differs from %s (go test ./sniff -update rewrites it; review the diff):\n%s", golden, firstDiff(out, string(want)))
+				}
+			})
+		}
+	}
+}
+
+// firstDiff shows the first differing line of two outputs.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return fmt.Sprintf("line %d", i+1) + ":\n got: " + gl + "\nwant: " + wl
+		}
+	}
+	return ""
+}

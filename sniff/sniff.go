@@ -1,0 +1,218 @@
+package sniff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/chatsniff/chatsniff/capture"
+	"github.com/chatsniff/chatsniff/decode"
+	"github.com/chatsniff/chatsniff/reassembly"
+	"github.com/chatsniff/chatsniff/render"
+)
+
+// Output is where events go: a render.Text or render.NDJSON. It is nil
+// with Options.Explain, which gets them with their packets instead.
+type Output interface {
+	decode.Sink
+	Flush() error
+}
+
+// Options configures a run.
+type Options struct {
+	Ports      []uint16 // keep only TCP packets to or from these ports; empty keeps all
+	MaxMessage int      // cap on a message's size (0: decode.DefaultMaxMessage)
+	// Explain, when set, gets every packet with the events it completed,
+	// instead of Output getting events.
+	Explain *render.Explain
+	// Live makes output appear as soon as each packet's events are known,
+	// and time pass while no packet comes.
+	Live bool
+	// MaxMessages stops the run after this many message events (0: no limit).
+	MaxMessages int
+	// Write, when set, gets a copy of every packet read (-w).
+	Write *capture.Writer
+}
+
+// Summary is what the run saw, for the closing line on stderr.
+type Summary struct {
+	Packets     uint64 // packets read from the source
+	TCP         uint64 // TCP packets fed to reassembly (after the port filter)
+	Dropped     uint64 // packets the kernel dropped (live capture)
+	Connections uint64
+	WebSockets  uint64
+	Messages    [2]uint64 // by direction: client → server, server → client
+	Gaps        uint64
+	Errors      uint64
+}
+
+// String is the closing summary line.
+func (s Summary) String() string {
+	line := fmt.Sprintf("%d packets, %d TCP connections (%d WebSocket), messages: %d client → server, %d server → client, %d gaps, %d errors",
+		s.Packets, s.Connections, s.WebSockets, s.Messages[0], s.Messages[1], s.Gaps, s.Errors)
+	if s.Dropped > 0 {
+		line += fmt.Sprintf(", %d packets dropped by the kernel", s.Dropped)
+	}
+	return line
+}
+
+// errStop ends the loop once MaxMessages is reached.
+var errStop = errors.New("message limit reached")
+
+// Run reads src until it ends, ctx is cancelled or the message limit is
+// reached. A source error that ends the capture (a file cut off mid-record)
+// is returned after everything before it was decoded and flushed, with the
+// summary.
+func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Summary, error) {
+	r := &runner{opts: opts, out: out}
+	r.dec = decode.NewDecoder(decode.Config{MaxMessage: opts.MaxMessage, Midstream: len(opts.Ports) > 0}, r)
+	r.asm = reassembly.New(r, reassembly.Options{ServerPorts: opts.Ports})
+	pkt := capture.NewDecoder()
+
+	var srcErr error
+	for {
+		if ctx.Err() != nil {
+			break
+		}
+		data, ci, link, err := src.Next()
+		if err != nil {
+			if errors.Is(err, capture.ErrTimeout) {
+				r.asm.Tick(time.Now())
+				r.flushExplain()
+				r.flush()
+				continue
+			}
+			if !errors.Is(err, io.EOF) {
+				srcErr = err
+			}
+			break
+		}
+		r.summary.Packets++
+		if opts.Write != nil {
+			if err := opts.Write.WritePacket(data, ci, link); err != nil {
+				srcErr = fmt.Errorf("write: %w", err)
+				break
+			}
+		}
+		tp, ok, err := pkt.Decode(data, ci, link)
+		if err != nil {
+			srcErr = err
+			break
+		}
+		if !ok || !r.wanted(tp) {
+			continue
+		}
+		r.summary.TCP++
+		r.feed(tp)
+		if r.stop {
+			break
+		}
+	}
+	if !r.stop {
+		r.asm.Close()
+		r.flushExplain()
+	}
+	if opts.Write != nil {
+		if err := opts.Write.Flush(); err != nil && srcErr == nil {
+			srcErr = fmt.Errorf("write: %w", err)
+		}
+	}
+	if err := r.flush(); err != nil && srcErr == nil {
+		srcErr = err
+	}
+	st := r.dec.Stats()
+	r.summary.Connections = r.asm.Stats().Connections
+	r.summary.WebSockets = st.WebSockets
+	r.summary.Messages = st.Messages
+	r.summary.Gaps = st.Gaps
+	r.summary.Errors = st.Errors
+	r.summary.Dropped = src.Stats().Dropped
+	return r.summary, srcErr
+}
+
+// runner is the pipeline's state; it sits between reassembly and decode to
+// learn which packet belongs to which connection (for --explain), and
+// between decode and the output to count and collect events.
+type runner struct {
+	opts    Options
+	out     Output
+	dec     *decode.Decoder
+	asm     *reassembly.Assembler
+	summary Summary
+	stop    bool
+	emitted int // message events so far
+
+	// --explain only
+	events []decode.Event
+	conns  map[connKey]reassembly.ConnInfo
+	newest reassembly.ConnInfo
+}
+
+func (r *runner) wanted(tp *capture.TCPPacket) bool {
+	if len(r.opts.Ports) == 0 {
+		return true
+	}
+	sp, dp := uint16(tp.TCP.SrcPort), uint16(tp.TCP.DstPort)
+	for _, p := range r.opts.Ports {
+		if p == sp || p == dp {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *runner) feed(tp *capture.TCPPacket) {
+	if r.opts.Explain == nil {
+		r.asm.Feed(tp.NetFlow, tp.TCP, tp.CI)
+		if r.opts.Live {
+			r.flush()
+		}
+		return
+	}
+	r.newest = reassembly.ConnInfo{}
+	r.asm.Feed(tp.NetFlow, tp.TCP, tp.CI)
+	r.explainPacket(tp)
+}
+
+func (r *runner) flush() error {
+	if r.opts.Explain != nil {
+		return r.opts.Explain.Flush()
+	}
+	return r.out.Flush()
+}
+
+// NewConn passes the connection to the decoder, noting it for --explain.
+func (r *runner) NewConn(info reassembly.ConnInfo) reassembly.Conn {
+	if r.opts.Explain != nil {
+		r.newest = info
+	}
+	return r.dec.NewConn(info)
+}
+
+// Event receives the decoder's events.
+func (r *runner) Event(e *decode.Event) {
+	if r.stop {
+		return
+	}
+	if e.Kind == decode.KindMessage && r.opts.MaxMessages > 0 {
+		r.emitted++
+		if r.emitted >= r.opts.MaxMessages {
+			r.stop = true
+		}
+	}
+	if r.opts.Explain != nil {
+		r.events = append(r.events, cloneEvent(e))
+		return
+	}
+	r.out.Event(e)
+}
+
+// cloneEvent copies e with its byte slices, which the decoder reuses.
+func cloneEvent(e *decode.Event) decode.Event {
+	c := *e
+	c.Payload = append([]byte(nil), e.Payload...)
+	c.Chat = append([]byte(nil), e.Chat...)
+	return c
+}
