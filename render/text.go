@@ -136,7 +136,12 @@ func appendOpen(b []byte, e *decode.Event, sc *Scheme) []byte {
 	}
 	if !e.AcceptOK {
 		b = append(b, sc.Error.on...)
-		b = append(b, " Sec-WebSocket-Accept does not match the key"...)
+		if e.Err != "" {
+			b = append(b, ' ')
+			b = appendEscaped(b, e.Err)
+		} else {
+			b = append(b, " Sec-WebSocket-Accept does not match the key"...)
+		}
 		b = append(b, sc.Error.off...)
 	}
 	return append(b, '\n')

@@ -13,7 +13,17 @@ import (
 // sizeValue is a byte count flag that takes 16MiB, 64KiB, 1GB or plain bytes.
 type sizeValue int
 
-func (s *sizeValue) String() string { return strconv.Itoa(int(*s)) }
+func (s *sizeValue) String() string {
+	for _, u := range []struct {
+		suffix string
+		mult   int
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if int(*s) >= u.mult && int(*s)%u.mult == 0 {
+			return strconv.Itoa(int(*s)/u.mult) + u.suffix
+		}
+	}
+	return strconv.Itoa(int(*s))
+}
 func (s *sizeValue) Type() string   { return "size" }
 
 func (s *sizeValue) Set(v string) error {
