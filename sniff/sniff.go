@@ -98,7 +98,7 @@ func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Sum
 		}
 		tp, ok, err := pkt.Decode(data, ci, link)
 		if err != nil {
-			srcErr = err
+			srcErr = fmt.Errorf("packet %d: %w", r.summary.Packets, err)
 			break
 		}
 		if !ok || !r.wanted(tp) {
@@ -115,7 +115,7 @@ func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Sum
 		r.flushExplain()
 	}
 	if opts.Write != nil {
-		if err := opts.Write.Flush(); err != nil && srcErr == nil {
+		if err := opts.Write.Close(); err != nil && srcErr == nil {
 			srcErr = fmt.Errorf("write: %w", err)
 		}
 	}
