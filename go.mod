@@ -7,6 +7,10 @@ require (
 	github.com/spf13/cobra v1.10.2
 )
 
+require github.com/rogpeppe/go-internal v1.16.0
+
+require golang.org/x/tools v0.26.0 // indirect
+
 require (
 	github.com/chromedp/cdproto v0.159.0 // indirect
 	github.com/chromedp/chromedp v0.23.0

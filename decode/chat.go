@@ -51,8 +51,14 @@ type chatConn struct {
 // chatScratch is the chat layer's reusable state, kept by the Decoder.
 type chatScratch struct {
 	compact bytes.Buffer
-	msg     chat.Message
-	line    []byte
+	fast    []byte   // fastCompact's output
+	fields  []member // the members of its top-level object
+	fs      fastState
+	// listFast says that fs.list holds the client_list of the message
+	// chatLine is reading.
+	listFast bool
+	msg      chat.Message
+	line     []byte
 }
 
 // chatMessage reads a text payload as chat. It returns the payload's JSON
@@ -67,11 +73,27 @@ func (c *conn) chatMessage(p []byte, fromClient bool) (js []byte, line string) {
 		return nil, ""
 	}
 	cs := &c.d.chat
-	cs.compact.Reset()
-	if json.Compact(&cs.compact, p) != nil {
-		return nil, ""
+	// The fast path first (chatfast.go); encoding/json decides whatever it
+	// is unsure of, so the result is the same either way.
+	js, same, ok := fastCompactFields(cs.fast[:0], p, &cs.fields)
+	if ok && !same {
+		cs.fast = js // a compacted copy: keep the buffer for the next one
 	}
-	js = cs.compact.Bytes()
+	if !ok {
+		cs.fields = cs.fields[:0]
+		cs.compact.Reset()
+		if json.Compact(&cs.compact, p) != nil {
+			return nil, ""
+		}
+		js = cs.compact.Bytes()
+	}
+	cs.msg = chat.Message{}
+	if ok && fastMessage(js, cs.fields, &cs.msg, &cs.fs) {
+		cs.listFast = true
+		line = c.chatLine(&cs.msg, js, fromClient)
+		cs.listFast = false
+		return js, line
+	}
 	cs.msg = chat.Message{}
 	if json.Unmarshal(js, &cs.msg) != nil {
 		// A chat type with a field of the wrong kind: shown as JSON only.
@@ -118,7 +140,10 @@ func (c *conn) chatLine(m *chat.Message, js []byte, fromClient bool) string {
 			b = append(b, ')')
 		case m.ClientID != "":
 			book.learn(m.ClientID, m.ClientName)
-			list := orderedClientList(js)
+			list := cs.fs.list // read by fastMessage
+			if !cs.listFast {
+				list = orderedClientList(js)
+			}
 			for _, u := range list {
 				book.learn(u.id, u.name)
 			}

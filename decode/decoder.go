@@ -89,6 +89,36 @@ type Decoder struct {
 	scratch []byte
 	// chat is the chat layer's reusable state.
 	chat chatScratch
+	// msg holds the payload of a message whose frame came whole in one
+	// Data call, for any connection (stream.go).
+	msg []byte
+	// freeBufs are message buffers of finished messages, for the next
+	// message that comes over several Data calls (stream.go).
+	freeBufs [][]byte
+}
+
+// maxFreeBufs bounds Decoder.freeBufs: enough for the messages in
+// progress at once in busy traffic.
+const maxFreeBufs = 64
+
+// getBuf returns an empty message buffer, reused when one is free.
+func (d *Decoder) getBuf() []byte {
+	if n := len(d.freeBufs); n > 0 {
+		b := d.freeBufs[n-1]
+		d.freeBufs[n-1] = nil
+		d.freeBufs = d.freeBufs[:n-1]
+		return b
+	}
+	return nil
+}
+
+// putBuf keeps b for reuse, unless it is large (after a big message) or
+// enough are kept already.
+func (d *Decoder) putBuf(b []byte) {
+	if cap(b) == 0 || cap(b) > keepBuffer || len(d.freeBufs) >= maxFreeBufs {
+		return
+	}
+	d.freeBufs = append(d.freeBufs, b[:0])
 }
 
 // maxFreeInflaters bounds Decoder.free.

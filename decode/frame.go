@@ -161,6 +161,14 @@ const (
 // holds them, close frames must carry a valid code. It also returns the mask
 // bit found. deflate allows RSV1 on a message's first frame.
 func (d *Decoder) plausible(b []byte, mask int, deflate bool) (ok, masked bool) {
+	return d.plausibleFrom(b, mask, deflate, false)
+}
+
+// plausibleFrom is plausible, except that with orphans b may also start
+// with the continuation frames of a message whose start was lost (after a
+// gap, the segment that follows may hold the last fragments of a message,
+// then whole messages); they are judged like any other frame.
+func (d *Decoder) plausibleFrom(b []byte, mask int, deflate, orphans bool) (ok, masked bool) {
 	inMsg := false
 	frames := 0
 	for pos := 0; pos < len(b); {
@@ -181,6 +189,11 @@ func (d *Decoder) plausible(b []byte, mask int, deflate bool) (ok, masked bool) 
 		// bytes (a 7-bit length of 126 or 127 is over 125 for control
 		// frames, as the longer forms are), for a sender with this mask bit.
 		first := header{fin: b0&0x80 != 0, rsv: b0 & (rsv1 | rsv2 | rsv3), op: Opcode(b0 & 0x0f), masked: b1&0x80 != 0, length: uint64(b1 & 0x7f)}
+		if orphans && !first.op.IsControl() {
+			// The lost message's continuations, until its last, may
+			// come before a new message starts.
+			inMsg = first.op == OpContinuation
+		}
 		if first.check(masked, deflate, inMsg) != "" {
 			return false, masked
 		}
@@ -213,6 +226,7 @@ func (d *Decoder) plausible(b []byte, mask int, deflate bool) (ok, masked bool) 
 		}
 		if !op.IsControl() {
 			inMsg = !fin
+			orphans = orphans && op == OpContinuation && !fin
 		}
 		frames++
 		if !whole {

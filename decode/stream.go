@@ -58,22 +58,29 @@ type wsDir struct {
 	// windowLost says the sender's window is unknown (midstream, gap) to
 	// an inflater not made yet.
 	windowLost bool
+	// orphans is set when decoding resumed after a gap: continuation
+	// frames of the message the gap cut are passed over until its last.
+	orphans bool
+	skip    bool // the frame being read is such a continuation
 }
 
 // feed decodes the next bytes of this direction.
 func (w *wsDir) feed(b []byte, t time.Time) {
 	if w.state == stResync {
 		// Decoding resumes at a Data call that starts with plausible
-		// frames; a continuation cannot be the first, as its message's
-		// start is lost.
+		// frames. Continuations of the message the gap cut may come
+		// first (the rest of its fragments, perhaps with control frames
+		// between them, in one Data call with what follows): they are
+		// passed over, as their message's start is lost.
 		mask := maskNo
 		if w.fromClient {
 			mask = maskYes
 		}
-		if ok, _ := w.c.d.plausible(b, mask, w.deflate); !ok {
+		if ok, _ := w.c.d.plausibleFrom(b, mask, w.deflate, true); !ok {
 			return
 		}
 		w.state = stHeader
+		w.orphans = true
 	}
 	for len(b) > 0 {
 		switch w.state {
@@ -114,6 +121,21 @@ func (w *wsDir) feed(b []byte, t time.Time) {
 			if uint64(n) > w.left {
 				n = int(w.left)
 			}
+			if uint64(n) == w.left && w.h.fin && w.frags == 1 && len(w.buf) == 0 && !w.skip && !w.h.op.IsControl() {
+				// The whole message is in this call, as most are: it is
+				// decoded in the Decoder's one shared buffer rather than
+				// in one of its own, so that thousands of connections do
+				// not each keep a buffer the size of their last message.
+				own := w.buf
+				w.buf = w.c.d.msg[:0]
+				w.payload(b[:n])
+				b = b[n:]
+				w.left = 0
+				w.endFrame(t)
+				w.c.d.msg = w.buf[:0] // nil after a message above keepBuffer
+				w.buf = own
+				continue
+			}
 			w.payload(b[:n])
 			b = b[n:]
 			w.left -= uint64(n)
@@ -135,6 +157,15 @@ func (w *wsDir) startFrame(h *header, t time.Time) bool {
 	} else {
 		msg = h.check(w.fromClient, w.deflate, w.inMsg)
 	}
+	if w.orphans && !h.op.IsControl() {
+		w.skip = h.op == OpContinuation
+		w.orphans = w.skip && !h.fin
+		if w.skip && !w.closed {
+			// The lost message's fragment: checked as if its start were
+			// there.
+			msg = h.check(w.fromClient, w.deflate, true)
+		}
+	}
 	if msg != "" {
 		w.violation(t, msg)
 		return false
@@ -143,6 +174,9 @@ func (w *wsDir) startFrame(h *header, t time.Time) bool {
 	w.left = h.length
 	w.pos = 0
 	w.state = stPayload
+	if w.skip {
+		return true
+	}
 	if h.op.IsControl() {
 		w.ctlLen = 0
 		return true
@@ -162,6 +196,9 @@ func (w *wsDir) startFrame(h *header, t time.Time) bool {
 
 // payload takes the next payload bytes of the current frame.
 func (w *wsDir) payload(p []byte) {
+	if w.skip {
+		return
+	}
 	if w.h.op.IsControl() {
 		n := copy(w.ctl[w.ctlLen:], p)
 		if w.h.masked {
@@ -183,6 +220,9 @@ func (w *wsDir) payload(p []byte) {
 		return
 	}
 	start := len(w.buf)
+	if w.buf == nil {
+		w.buf = w.c.d.getBuf()
+	}
 	w.buf = append(growCapped(w.buf, len(p), limit), p...)
 	if w.h.masked {
 		w.pos = Mask(w.h.key, w.pos, w.buf[start:])
@@ -192,6 +232,10 @@ func (w *wsDir) payload(p []byte) {
 // endFrame finishes a frame whose payload is complete.
 func (w *wsDir) endFrame(t time.Time) {
 	w.state = stHeader
+	if w.skip {
+		w.skip = false
+		return
+	}
 	switch {
 	case w.h.op.IsControl():
 		w.control(t)
@@ -305,10 +349,12 @@ func (w *wsDir) message(t time.Time) {
 // endMessage forgets the message, and its buffers when they grew large.
 func (w *wsDir) endMessage() {
 	w.inMsg = false
-	w.buf = w.buf[:0]
-	if cap(w.buf) > keepBuffer {
-		w.buf = nil
-	}
+	// The buffer goes back to the Decoder's free list: with thousands of
+	// connections open, each keeping the buffer of its last message
+	// would make memory follow the connections' count times the message
+	// size; only messages in progress hold one.
+	w.c.d.putBuf(w.buf)
+	w.buf = nil
 	if cap(w.out) > keepBuffer {
 		w.out = nil
 	}
@@ -340,6 +386,7 @@ func (w *wsDir) gap(t time.Time) {
 func (w *wsDir) reset() {
 	w.hlen = 0
 	w.left = 0
+	w.skip, w.orphans = false, false
 	w.inMsg = false
 	w.buf = w.buf[:0]
 }

@@ -205,6 +205,12 @@ type stream struct {
 	started       [2]bool // a direction has delivered data or been started
 	fin, rst      bool
 	ended         bool
+	// next is where each direction's delivered bytes end (known once it
+	// started, while every skip was known), and finAt where its FIN said
+	// it ends: bytes lost just before a FIN are followed by no data, so
+	// gopacket reports no skip for them; end does.
+	next, finAt     [2]gr.Sequence
+	nextOK, finSeen [2]bool
 }
 
 func (s *stream) dir(d gr.TCPFlowDirection) Dir {
@@ -231,6 +237,20 @@ func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir gr.TCPFlow
 	if !*start && nextSeq == -1 && !tcp.SYN {
 		*start = true
 	}
+	if s.opened {
+		d := s.dir(dir)
+		seq := gr.Sequence(tcp.Seq)
+		switch {
+		case nextSeq != -1:
+		case tcp.SYN:
+			s.next[d], s.nextOK[d] = seq.Add(1), true
+		case *start:
+			s.next[d], s.nextOK[d] = seq, true
+		}
+		if tcp.FIN {
+			s.finAt[d], s.finSeen[d] = seq.Add(len(tcp.Payload)), true
+		}
+	}
 	return true
 }
 
@@ -252,6 +272,10 @@ func (s *stream) ReassembledSG(sg gr.ScatterGather, ac gr.AssemblerContext) {
 	if skip > 0 || (skip < 0 && s.started[dir]) {
 		s.conn.Gap(dir, skip, t)
 	}
+	if skip < 0 {
+		s.nextOK[dir] = false
+	}
+	s.next[dir] = s.next[dir].Add(max(skip, 0) + avail)
 	s.started[dir] = true
 	if avail > 0 {
 		s.conn.Data(dir, sg.Fetch(avail), t)
@@ -280,7 +304,15 @@ func (s *stream) end(reason EndReason, t time.Time) {
 		return
 	}
 	s.ended = true
-	if s.conn != nil {
-		s.conn.End(reason, t)
+	if s.conn == nil {
+		return
 	}
+	if !s.rst {
+		for d := range Dir(2) {
+			if n := s.next[d].Difference(s.finAt[d]); s.finSeen[d] && s.nextOK[d] && n > 0 {
+				s.conn.Gap(d, n, t)
+			}
+		}
+	}
+	s.conn.End(reason, t)
 }

@@ -1,9 +1,16 @@
 package render
 
 import (
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
+
+// scratchPool holds appendJSON's string decoding buffers; one above
+// maxPooledScratch (a huge message's) is left to the garbage collector.
+var scratchPool = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledScratch = 64 << 10
 
 // appendJSON pretty-prints src, a JSON value, with each token coloured.
 // Strings are shown decoded (PHP's "\u732a\u732a" reads 猪猪, "\/" reads /)
@@ -11,7 +18,16 @@ import (
 // one line. src that is not well-formed is shown as far as it scans and then
 // as escaped text, never trusted.
 func appendJSON(dst, src []byte, sc *Scheme, prefix, indent string) []byte {
-	p := jsonPrinter{dst: dst, src: src, sc: sc, prefix: prefix, indent: indent}
+	// The decoding buffer is reused across calls: a fresh one per call was
+	// every allocation of the conversation view.
+	sp := scratchPool.Get().(*[]byte)
+	p := jsonPrinter{dst: dst, src: src, sc: sc, prefix: prefix, indent: indent, scratch: (*sp)[:0]}
+	defer func() {
+		if cap(p.scratch) <= maxPooledScratch {
+			*sp = p.scratch[:0]
+			scratchPool.Put(sp)
+		}
+	}()
 	p.value()
 	if p.pos < len(src) {
 		p.dst = appendEscaped(p.dst, src[p.pos:])
@@ -194,8 +210,13 @@ func decodeJSONString(src []byte, pos int, buf []byte) (decodedString, bool) {
 		case c == '"':
 			return decodedString{decoded: buf, next: i + 1}, true
 		case c != '\\':
-			buf = append(buf, c)
-			i++
+			// Copy the run up to the next quote or escape at once.
+			j := i + 1
+			for j < len(src) && src[j] != '"' && src[j] != '\\' {
+				j++
+			}
+			buf = append(buf, src[i:j]...)
+			i = j
 			continue
 		}
 		if i+1 >= len(src) {

@@ -138,7 +138,7 @@ func appendJSONString[T string | []byte](b []byte, s T) []byte {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
+				i = plainASCII(s, i+1)
 				continue
 			}
 			b = append(b, s[start:i]...)
@@ -177,6 +177,37 @@ func appendJSONString[T string | []byte](b []byte, s T) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// SWAR constants: a byte repeated over a 64-bit word.
+const (
+	swarOnes  = 0x0101010101010101
+	swarHighs = 0x8080808080808080
+)
+
+// plainASCII returns the index of the first byte at or after i that
+// appendJSONString must look at: not ASCII, a control, a quote or a
+// backslash (or len(s)). It checks eight bytes at a time: payloads are
+// most of the bytes written and most of them need no escaping.
+func plainASCII[T string | []byte](s T, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q := w ^ ('"' * swarOnes)
+		bs := w ^ ('\\' * swarOnes)
+		// The high bit flags a non-ASCII byte; the others are the classic
+		// "has a byte less than n" and "has a zero byte" tests, which
+		// never flag a word without one.
+		if (w|(w-0x20*swarOnes)&^w|(q-swarOnes)&^q|(bs-swarOnes)&^bs)&swarHighs != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return i
 }
 
 // appendClock writes the time of day with microseconds, in local time, as

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/chatsniff/chatsniff/capture"
 	"github.com/chatsniff/chatsniff/render"
@@ -71,6 +72,11 @@ func (c *Command) Execute(ctx context.Context) error {
 	sum, runErr := Run(ctx, src, opts, out)
 	fmt.Fprintf(c.Stderr, "%s: %s\n", c.Name, sum)
 	if runErr != nil {
+		// A source's own errors name it already ("x.pcap: cut off in the
+		// middle of packet 37"); the others (a link type, -w) get its name.
+		if strings.HasPrefix(runErr.Error(), c.Name+": ") {
+			return runErr
+		}
 		return fmt.Errorf("%s: %w", c.Name, runErr)
 	}
 	return nil

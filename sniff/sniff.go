@@ -46,14 +46,24 @@ type Summary struct {
 	Messages    [2]uint64 // by direction: client → server, server → client
 	Gaps        uint64
 	Errors      uint64
+	// Cut counts TCP packets the capture kept only the start of (its snap
+	// length): their lost bytes show up as gaps, or as connections that
+	// could not be followed at all when their handshake was cut.
+	Cut uint64
+	// Live makes String report the kernel's drops even when there were
+	// none, as tcpdump does: a live capture's reader wants to know.
+	Live bool
 }
 
 // String is the closing summary line.
 func (s Summary) String() string {
 	line := fmt.Sprintf("%d packets, %d TCP connections (%d WebSocket), messages: %d client → server, %d server → client, %d gaps, %d errors",
 		s.Packets, s.Connections, s.WebSockets, s.Messages[0], s.Messages[1], s.Gaps, s.Errors)
-	if s.Dropped > 0 {
+	if s.Dropped > 0 || s.Live {
 		line += fmt.Sprintf(", %d packets dropped by the kernel", s.Dropped)
+	}
+	if s.Cut > 0 {
+		line += fmt.Sprintf(", %d packets cut short by the snap length", s.Cut)
 	}
 	return line
 }
@@ -67,8 +77,21 @@ var errStop = errors.New("message limit reached")
 // summary.
 func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Summary, error) {
 	r := &runner{opts: opts, out: out}
+	if out != nil && opts.Explain == nil && !opts.Live {
+		// Reading a file: events are rendered on a second goroutine
+		// (async.go), in order.
+		ao := newAsyncOutput(out)
+		defer ao.close()
+		r.out = ao
+	}
 	r.dec = decode.NewDecoder(decode.Config{MaxMessage: opts.MaxMessage, Midstream: len(opts.Ports) > 0}, r)
 	r.asm = reassembly.New(r, reassembly.Options{ServerPorts: opts.Ports})
+	if !opts.Live {
+		// A file is read ahead on a second goroutine (prefetch.go).
+		pf := newPrefetchSource(src)
+		defer pf.halt()
+		src = pf
+	}
 	pkt := capture.NewDecoder()
 
 	var srcErr error
@@ -105,6 +128,9 @@ func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Sum
 			continue
 		}
 		r.summary.TCP++
+		if tp.Cut > 0 {
+			r.summary.Cut++
+		}
 		r.feed(tp)
 		if r.stop {
 			break
@@ -129,6 +155,7 @@ func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Sum
 	r.summary.Gaps = st.Gaps
 	r.summary.Errors = st.Errors
 	r.summary.Dropped = src.Stats().Dropped
+	r.summary.Live = opts.Live
 	return r.summary, srcErr
 }
 

@@ -24,7 +24,7 @@ func (s *sizeValue) String() string {
 	}
 	return strconv.Itoa(int(*s))
 }
-func (s *sizeValue) Type() string   { return "size" }
+func (s *sizeValue) Type() string { return "size" }
 
 func (s *sizeValue) Set(v string) error {
 	units := []struct {

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/chatsniff/chatsniff/internal/pcaptest"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain lets the scripts run chatsniff as a command: testscript runs
+// this test binary as "chatsniff", which calls the real main.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"chatsniff": main,
+	})
+}
+
+// TestScripts runs the scripts in testdata/script: `chatsniff read` as a
+// user runs it, exit status, stdout and stderr checked. Every script starts
+// in a directory holding the real captures of the module's testdata/ and a
+// few damaged files (see setupFiles).
+func TestScripts(t *testing.T) {
+	files := setupFiles(t)
+	testscript.Run(t, testscript.Params{
+		Dir: filepath.Join("testdata", "script"),
+		Setup: func(env *testscript.Env) error {
+			for name, b := range files {
+				if err := os.WriteFile(filepath.Join(env.WorkDir, name), b, 0o644); err != nil {
+					return fmt.Errorf("setup %s: %w", name, err)
+				}
+			}
+			// No colour from the environment: scripts set what they test.
+			env.Setenv("NO_COLOR", "")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"errline": cmdErrline,
+		},
+	})
+}
+
+// setupFiles returns the files every script finds in its directory.
+func setupFiles(t *testing.T) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	for _, rc := range pcaptest.Captures {
+		files[rc.Name] = pcaptest.Load(t, rc.Name)
+	}
+	small := files["uid-plain-any.pcap"]
+
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write(small); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files["uid-plain-any.pcap.gz"] = gz.Bytes()
+
+	cut, err := pcaptest.CutMidRecord(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["cut.pcap"] = cut
+
+	// The same packets under a link type chatsniff does not read:
+	// IEEE 802.11 (105), in the pcap header's link type field.
+	wifi := bytes.Clone(small)
+	if binary.LittleEndian.Uint32(wifi) != 0xa1b2c3d4 {
+		t.Fatal("uid-plain-any.pcap is not a little-endian pcap")
+	}
+	binary.LittleEndian.PutUint32(wifi[20:], 105)
+	files["wifi.pcap"] = wifi
+	return files
+}
+
+// summaryLine is the closing summary sniff.Command writes to stderr.
+var summaryLine = regexp.MustCompile(`^\S.*: \d+ packets, \d+ TCP connections \(\d+ WebSocket\), messages: \d+ client → server, \d+ server → client, \d+ gaps, \d+ errors`)
+
+// cmdErrline checks the stderr of the last command for a failure reported
+// as a user should see it: exactly one line, "chatsniff: " and the error,
+// holding each argument (the file's name, the problem), and no panic or
+// stack trace. With -summary first, the error line must come after the run's
+// summary line (the source failed after it was opened), and nothing else.
+//
+//	errline [-summary] text...
+func cmdErrline(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! errline")
+	}
+	summary := len(args) > 0 && args[0] == "-summary"
+	if summary {
+		args = args[1:]
+	}
+	stderr := ts.ReadFile("stderr")
+	if !strings.HasSuffix(stderr, "\n") {
+		ts.Fatalf("stderr does not end a line: %q", stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	want := 1
+	if summary {
+		want = 2
+	}
+	if len(lines) != want {
+		ts.Fatalf("stderr has %d lines, want %d:\n%s", len(lines), want, stderr)
+	}
+	if summary && !summaryLine.MatchString(lines[0]) {
+		ts.Fatalf("first line is not the summary: %q", lines[0])
+	}
+	line := lines[len(lines)-1]
+	if !strings.HasPrefix(line, "chatsniff: ") {
+		ts.Fatalf("error line %q does not start with \"chatsniff: \"", line)
+	}
+	for _, bad := range []string{"panic", "goroutine ", ".go:"} {
+		if strings.Contains(line, bad) {
+			ts.Fatalf("error line %q looks like a crash (%q)", line, bad)
+		}
+	}
+	// Each layer adds what it knows once: "x.pcap: x.pcap: cut off" says
+	// the name twice.
+	parts := strings.Split(line, ": ")
+	for i := 1; i < len(parts); i++ {
+		if parts[i] == parts[i-1] {
+			ts.Fatalf("error line %q repeats %q", line, parts[i])
+		}
+	}
+	for _, a := range args {
+		if !strings.Contains(line, a) {
+			ts.Fatalf("error line %q does not hold %q", line, a)
+		}
+	}
+}

@@ -1,0 +1,185 @@
+package sniff
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/chatsniff/chatsniff/capture"
+	"github.com/chatsniff/chatsniff/decode"
+	"github.com/chatsniff/chatsniff/render"
+)
+
+// TestAsyncSameOutput checks that reading a file with the reader and render
+// goroutines writes exactly what the synchronous path (Live) writes.
+func TestAsyncSameOutput(t *testing.T) {
+	for _, path := range captures(t) {
+		for _, format := range []Format{FormatText, FormatNDJSON} {
+			t.Run(fmt.Sprintf("%s/%d", filepath.Base(path), format), func(t *testing.T) {
+				var outs [2]string
+				var sums [2]Summary
+				for i, live := range []bool{false, true} {
+					src, err := capture.OpenFile(path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var buf bytes.Buffer
+					var out Output = render.NewNDJSON(&buf)
+					if format == FormatText {
+						out = render.NewText(&buf, render.TextOptions{Scheme: render.NewScheme(true)})
+					}
+					sums[i], err = Run(context.Background(), src, Options{Live: live}, out)
+					src.Close()
+					if err != nil && !errors.Is(err, capture.ErrTruncated) {
+						t.Fatal(err)
+					}
+					outs[i] = buf.String()
+				}
+				sums[1].Live = false
+				if outs[0] != outs[1] {
+					t.Errorf("output differs: %d bytes with goroutines, %d without", len(outs[0]), len(outs[1]))
+				}
+				if sums[0] != sums[1] {
+					t.Errorf("summary differs: %v with goroutines, %v without", sums[0], sums[1])
+				}
+			})
+		}
+	}
+}
+
+// fakeSource returns packets of the given sizes, then err.
+type fakeSource struct {
+	sizes []int
+	err   error
+	n     int
+	buf   []byte
+}
+
+func (f *fakeSource) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+	if f.n == len(f.sizes) {
+		err := f.err
+		f.err = io.EOF
+		return nil, gopacket.CaptureInfo{}, 0, err
+	}
+	size := f.sizes[f.n]
+	f.n++
+	f.buf = f.buf[:0]
+	for i := range size {
+		f.buf = append(f.buf, byte(f.n+i))
+	}
+	return f.buf, gopacket.CaptureInfo{CaptureLength: size, Length: f.n}, layers.LinkTypeEthernet, nil
+}
+func (f *fakeSource) Stats() capture.Stats { return capture.Stats{Packets: uint64(f.n)} }
+func (f *fakeSource) Close() error         { return nil }
+
+// TestPrefetchSource checks that the read-ahead source returns every
+// packet intact and in order, then the source's error once and io.EOF.
+func TestPrefetchSource(t *testing.T) {
+	big := prefetchBytes + 100 // a packet above a batch's arena
+	many := make([]int, 3*prefetchPackets+7)
+	for i := range many {
+		many[i] = i % 1500
+	}
+	cut := errors.New("cut off")
+	for _, tc := range []struct {
+		name  string
+		sizes []int
+		err   error
+		stop  int // halt after this many packets (0: read to the end)
+	}{
+		{"empty", nil, io.EOF, 0},
+		{"one", []int{60}, io.EOF, 0},
+		{"many", many, io.EOF, 0},
+		{"huge packets", []int{10, big, 20, big, big, 30}, io.EOF, 0},
+		{"error at the end", []int{60, 70}, cut, 0},
+		{"stopped early", many, io.EOF, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ref := &fakeSource{sizes: tc.sizes}
+			p := newPrefetchSource(&fakeSource{sizes: tc.sizes, err: tc.err})
+			defer p.Close()
+			for i := range tc.sizes {
+				if tc.stop > 0 && i == tc.stop {
+					p.halt()
+					return
+				}
+				want, wci, _, _ := ref.Next()
+				got, ci, link, err := p.Next()
+				if err != nil {
+					t.Fatalf("packet %d: %v", i, err)
+				}
+				if !bytes.Equal(got, want) || ci.CaptureLength != wci.CaptureLength || ci.Length != wci.Length || link != layers.LinkTypeEthernet {
+					t.Fatalf("packet %d: got %d bytes %v, want %d bytes %v", i, len(got), ci, len(want), wci)
+				}
+			}
+			if _, _, _, err := p.Next(); err != tc.err {
+				t.Fatalf("after the packets: %v, want %v", err, tc.err)
+			}
+			if _, _, _, err := p.Next(); err != io.EOF {
+				t.Fatalf("after the error: %v, want io.EOF", err)
+			}
+			if got := p.Stats().Packets; got != uint64(len(tc.sizes)) {
+				t.Fatalf("Stats: %d packets, want %d", got, len(tc.sizes))
+			}
+		})
+	}
+}
+
+// eventLog is an Output that keeps what it is given, in order.
+type eventLog struct {
+	got     []string
+	flushes int
+}
+
+func (r *eventLog) Event(e *decode.Event) {
+	r.got = append(r.got, fmt.Sprintf("%d %q %q %t %t", e.ConnID, e.Payload, e.Chat, e.Payload == nil, e.Chat == nil))
+}
+func (r *eventLog) Flush() error { r.flushes++; return nil }
+
+// TestAsyncOutputOrder hands events of every size (above a batch's arena
+// too) to the render goroutine and checks they arrive whole and in order.
+func TestAsyncOutputOrder(t *testing.T) {
+	var direct, async eventLog
+	a := newAsyncOutput(&async)
+	sizes := []int{0, 1, 100, batchBytes - 1, batchBytes, batchBytes + 1, 3 * batchBytes, 5, 0}
+	for i := range 3 * batchEvents {
+		n := sizes[i%len(sizes)]
+		e := &decode.Event{ConnID: uint64(i), Payload: bytes.Repeat([]byte{byte(i)}, n)}
+		if i%3 == 0 {
+			e.Chat = e.Payload[:n/2]
+		}
+		if i%7 == 0 {
+			e.Payload = nil
+		}
+		direct.Event(e)
+		a.Event(e)
+		clear(e.Payload) // the decoder reuses its buffers
+		if i == batchEvents/2 {
+			if err := a.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := a.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	a.close()
+	if len(async.got) != len(direct.got) {
+		t.Fatalf("%d events rendered, want %d", len(async.got), len(direct.got))
+	}
+	for i := range direct.got {
+		if async.got[i] != direct.got[i] {
+			t.Fatalf("event %d differs", i)
+		}
+	}
+	if async.flushes != 2 {
+		t.Fatalf("%d flushes, want 2", async.flushes)
+	}
+}
