@@ -97,7 +97,7 @@ func (o *outputFlags) command(cmd *cobra.Command, parsePorts func(string) ([]uin
 	if o.ports != "" {
 		ports, err := parsePorts(o.ports)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("-p: %w", err)
 		}
 		c.Options.Ports = ports
 	}
