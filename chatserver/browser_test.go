@@ -1,31 +1,14 @@
 package chatserver
 
 import (
-	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chatsniff/chatsniff/chat"
+	"github.com/chatsniff/chatsniff/internal/browsertest"
 	"github.com/chromedp/chromedp"
 )
-
-// chromiumPath finds Debian's chromium. In CI (CI=true) a missing browser
-// fails the test: the test command installs it.
-func chromiumPath(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium not installed: the test command must install it (apt-get install -y chromium)")
-	}
-	t.Skip("chromium not installed (apt-get install -y chromium); required when CI=true")
-	return ""
-}
 
 // TestBrowser drives the page in headless Chromium: log in as mynick, say
 // "hi, all !", and a second (Go) client receives the broadcast. It checks
@@ -35,28 +18,7 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test in -short mode")
 	}
-	path := chromiumPath(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(path),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	browser := browsertest.New(t, 90*time.Second)
 
 	for _, tc := range []struct {
 		proto         chat.Protocol

@@ -25,6 +25,7 @@ import (
 	"github.com/chatsniff/chatsniff/chatserver"
 	"github.com/chatsniff/chatsniff/chatserver/bots"
 	"github.com/chatsniff/chatsniff/decode"
+	"github.com/chatsniff/chatsniff/internal/browsertest"
 	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
 )
@@ -269,34 +270,6 @@ func (c *goClient) received() []string {
 	return slices.Clone(c.recv)
 }
 
-// newBrowser starts headless Chromium with the flags CI needs.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	path := toolPath(t, "chromium", "chromium-browser", "google-chrome")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	t.Cleanup(cancel)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(path),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	t.Cleanup(cancelAlloc)
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return browser
-}
-
 // markerRe reads the marker bots put at the start of a load message.
 var markerRe = regexp.MustCompile(`^~(\d+)\.(\d+)\.(\d+)\.\d+~x*$`)
 
@@ -325,7 +298,7 @@ func TestLiveEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("live end-to-end test in -short mode")
 	}
-	browser := newBrowser(t)
+	browser := browsertest.New(t, 3*time.Minute)
 	for _, iface := range []string{"lo", "any"} {
 		t.Run(iface, func(t *testing.T) { liveEndToEnd(t, browser, iface) })
 	}
