@@ -1,5 +1,6 @@
 // Package chat holds the message types of the two workerman-chat protocols,
-// the only code the sniffer's decoder and the bundled chat server share.
+// and the PHP json_encode escaping that reproduces the real server's bytes:
+// the only code the sniffer and the bundled chat server share.
 //
 // Two protocols are in use on the wire (see README, "Chat protocols"):
 //

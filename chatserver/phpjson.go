@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/chatsniff/chatsniff/chat"
 )
 
 // phpJSON encodes v as PHP's json_encode (no flags) writes it: struct fields
 // in declaration order (package chat orders them as the real server does),
 // "/" written "\/", every non-ASCII character written \uXXXX (UTF-16
 // surrogate pairs past the BMP, lower-case hex), "<", ">" and "&" left as
-// they are. encoding/json does the structure; phpEscape rewrites its
+// they are. encoding/json does the structure; chat.AppendPHPEscaped rewrites its
 // strings, which is safe because "/" and non-ASCII bytes occur in
 // encoding/json's output only inside strings.
 func phpJSON(v any) ([]byte, error) {
@@ -23,42 +25,7 @@ func phpJSON(v any) ([]byte, error) {
 		return nil, fmt.Errorf("encode %T: %w", v, err)
 	}
 	out := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	return phpEscape(nil, out), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// phpEscape appends src to dst with "/" written "\/" and each non-ASCII
-// rune written as PHP writes it. src is encoding/json output, so it is valid
-// UTF-8 (invalid bytes were already replaced by \ufffd).
-func phpEscape(dst, src []byte) []byte {
-	for len(src) > 0 {
-		c := src[0]
-		if c < utf8.RuneSelf {
-			if c == '/' {
-				dst = append(dst, '\\', '/')
-			} else {
-				dst = append(dst, c)
-			}
-			src = src[1:]
-			continue
-		}
-		r, size := utf8.DecodeRune(src)
-		src = src[size:]
-		if r >= 0x10000 {
-			r -= 0x10000
-			dst = appendU4(dst, 0xd800+(r>>10))
-			dst = appendU4(dst, 0xdc00+(r&0x3ff))
-			continue
-		}
-		dst = appendU4(dst, r)
-	}
-	return dst
-}
-
-func appendU4(dst []byte, r rune) []byte {
-	return append(dst, '\\', 'u',
-		hexDigits[(r>>12)&0xf], hexDigits[(r>>8)&0xf], hexDigits[(r>>4)&0xf], hexDigits[r&0xf])
+	return chat.AppendPHPEscaped(nil, out), nil
 }
 
 // htmlEscaper is PHP 8's htmlspecialchars with its default flags

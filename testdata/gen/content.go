@@ -106,39 +106,3 @@ func nl2br(s string) string {
 
 // serverContent is what workerman-chat relays for a say's content.
 func serverContent(s string) string { return nl2br(htmlEscaper.Replace(s)) }
-
-const hexDigits = "0123456789abcdef"
-
-// phpEscape appends src, the output of encoding/json, to dst as PHP's
-// json_encode without flags writes it: "/" as "\/" and every non-ASCII rune
-// as \uXXXX (surrogate pairs past the BMP). "/" and non-ASCII bytes only
-// occur inside strings in encoding/json's output, so a byte scan is safe.
-func phpEscape(dst, src []byte) []byte {
-	for len(src) > 0 {
-		c := src[0]
-		if c < utf8.RuneSelf {
-			if c == '/' {
-				dst = append(dst, '\\', '/')
-			} else {
-				dst = append(dst, c)
-			}
-			src = src[1:]
-			continue
-		}
-		r, size := utf8.DecodeRune(src)
-		src = src[size:]
-		if r >= 0x10000 {
-			r -= 0x10000
-			dst = appendU4(dst, 0xd800+(r>>10))
-			dst = appendU4(dst, 0xdc00+(r&0x3ff))
-			continue
-		}
-		dst = appendU4(dst, r)
-	}
-	return dst
-}
-
-func appendU4(dst []byte, r rune) []byte {
-	return append(dst, '\\', 'u',
-		hexDigits[(r>>12)&0xf], hexDigits[(r>>8)&0xf], hexDigits[(r>>4)&0xf], hexDigits[r&0xf])
-}

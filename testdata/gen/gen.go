@@ -405,7 +405,7 @@ func (g *gen) clientJSON(v any) []byte {
 // serverJSON encodes a server message as PHP's json_encode does. The result
 // is valid until the next encoding.
 func (g *gen) serverJSON(v any) []byte {
-	g.php = phpEscape(g.php[:0], g.clientJSON(v))
+	g.php = chat.AppendPHPEscaped(g.php[:0], g.clientJSON(v))
 	return g.php
 }
 

@@ -24,6 +24,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/chatsniff/chatsniff/chat"
 )
 
 // testOptions are small captures' flags; each case changes some.
@@ -836,8 +838,8 @@ func TestServerJSON(t *testing.T) {
 		`{"a":"<b>&amp;</b>"}`:  `{"a":"<b>&amp;<\/b>"}`,
 		`{"type":"say","n":12}`: `{"type":"say","n":12}`,
 	} {
-		if got := string(phpEscape(nil, []byte(in))); got != want {
-			t.Errorf("phpEscape(%s) = %s, want %s", in, got, want)
+		if got := string(chat.AppendPHPEscaped(nil, []byte(in))); got != want {
+			t.Errorf("chat.AppendPHPEscaped(%s) = %s, want %s", in, got, want)
 		}
 	}
 	for in, want := range map[string]string{
