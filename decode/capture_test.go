@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -48,9 +49,19 @@ func openCapture(t *testing.T, path string) packetSource {
 
 // decodeCapture feeds a capture file to a Decoder and returns its events.
 func decodeCapture(t *testing.T, path string, cfg Config) ([]Event, Stats) {
+	return decodeCaptureVia(t, path, cfg, nil)
+}
+
+// decodeCaptureVia is decodeCapture with the decoder's events passed
+// through via(recorder) when via is not nil.
+func decodeCaptureVia(t *testing.T, path string, cfg Config, via func(Sink) Sink) ([]Event, Stats) {
 	src := openCapture(t, path)
 	rec := &recorder{tb: t, max: DefaultMaxMessage, keepFull: true}
-	d := NewDecoder(cfg, rec)
+	var sink Sink = rec
+	if via != nil {
+		sink = via(rec)
+	}
+	d := NewDecoder(cfg, sink)
 	asm := reassembly.New(d, reassembly.Options{ServerPorts: []uint16{7272}})
 	for {
 		data, ci, err := src.ReadPacketData()
@@ -129,6 +140,43 @@ func TestCaptures(t *testing.T) {
 			if strings.Contains(path, "deflate") || strings.Contains(path, "nocontext") {
 				if compressed == 0 {
 					t.Error("no compressed message in a deflate capture")
+				}
+			}
+		})
+	}
+}
+
+// TestChatReaderDeferred checks that a ChatReader after a Decoder with
+// DeferChat fills the events exactly as the Decoder does by itself, and
+// without lines leaves only ChatLine out.
+func TestChatReaderDeferred(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/*.pcap*")
+	if len(files) == 0 {
+		t.Skip("no captures in ../testdata")
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			want, _ := decodeCapture(t, path, Config{})
+			for _, lines := range []bool{true, false} {
+				got, _ := decodeCaptureVia(t, path, Config{DeferChat: true}, func(s Sink) Sink { return NewChatReader(s, lines) })
+				if len(got) != len(want) {
+					t.Fatalf("lines=%v: %d events, want %d", lines, len(got), len(want))
+				}
+				chats := 0
+				for i := range want {
+					w := want[i]
+					if !lines {
+						w.ChatLine = ""
+					}
+					if w.Chat != nil {
+						chats++
+					}
+					if !reflect.DeepEqual(got[i], w) {
+						t.Errorf("lines=%v: event %d\n got %s %q\nwant %s %q", lines, i, describe(&got[i]), got[i].ChatLine, describe(&w), w.ChatLine)
+					}
+				}
+				if chats == 0 {
+					t.Error("no chat message in the capture")
 				}
 			}
 		})

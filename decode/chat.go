@@ -43,12 +43,27 @@ func (nb *nameBook) learn(id, name string) {
 
 // chatConn is what the chat layer knows of one connection's user.
 type chatConn struct {
-	book *nameBook // the server's, found on first use
-	name string    // the name this connection logged in with
-	id   string    // its uid or client_id, once the server told it
+	server netip.AddrPort
+	book   *nameBook // the server's, found on first use
+	name   string    // the name this connection logged in with
+	id     string    // its uid or client_id, once the server told it
 }
 
-// chatScratch is the chat layer's reusable state, kept by the Decoder.
+// chatReader is the chat layer: the names learned per server and reusable
+// buffers. A Decoder has one when it reads chat itself, a ChatReader when
+// chat is read later in the pipeline. Either way text messages reach it in
+// capture order, so names are learned in the same order and lines are the
+// same.
+type chatReader struct {
+	// noLines skips the human lines, and with them the decoding of the
+	// chat fields: only the compacted JSON is wanted (NDJSON output).
+	noLines bool
+	// names holds the chat names learned per server (ip:port).
+	names map[netip.AddrPort]*nameBook
+	chatScratch
+}
+
+// chatScratch is the chat layer's reusable state.
 type chatScratch struct {
 	compact bytes.Buffer
 	fast    []byte   // fastCompact's output
@@ -64,7 +79,7 @@ type chatScratch struct {
 // chatMessage reads a text payload as chat. It returns the payload's JSON
 // object compacted (nil when the payload is not one; valid until the next
 // message), and its human line ("" when it is no chat message known).
-func (c *conn) chatMessage(p []byte, fromClient bool) (js []byte, line string) {
+func (r *chatReader) message(cc *chatConn, p []byte, fromClient bool) (js []byte, line string) {
 	i := 0
 	for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n') {
 		i++
@@ -72,7 +87,21 @@ func (c *conn) chatMessage(p []byte, fromClient bool) (js []byte, line string) {
 	if i == len(p) || p[i] != '{' {
 		return nil, ""
 	}
-	cs := &c.d.chat
+	cs := &r.chatScratch
+	if r.noLines {
+		js, same, ok := fastCompactFields(cs.fast[:0], p, nil)
+		if !ok {
+			cs.compact.Reset()
+			if json.Compact(&cs.compact, p) != nil {
+				return nil, ""
+			}
+			return cs.compact.Bytes(), ""
+		}
+		if !same {
+			cs.fast = js
+		}
+		return js, ""
+	}
 	// The fast path first (chatfast.go); encoding/json decides whatever it
 	// is unsure of, so the result is the same either way.
 	js, same, ok := fastCompactFields(cs.fast[:0], p, &cs.fields)
@@ -90,7 +119,7 @@ func (c *conn) chatMessage(p []byte, fromClient bool) (js []byte, line string) {
 	cs.msg = chat.Message{}
 	if ok && fastMessage(js, cs.fields, &cs.msg, &cs.fs) {
 		cs.listFast = true
-		line = c.chatLine(&cs.msg, js, fromClient)
+		line = r.line(cc, &cs.msg, js, fromClient)
 		cs.listFast = false
 		return js, line
 	}
@@ -99,15 +128,15 @@ func (c *conn) chatMessage(p []byte, fromClient bool) (js []byte, line string) {
 		// A chat type with a field of the wrong kind: shown as JSON only.
 		return js, ""
 	}
-	return js, c.chatLine(&cs.msg, js, fromClient)
+	return js, r.line(cc, &cs.msg, js, fromClient)
 }
 
-// chatLine builds the human line of m, learning names on the way.
-func (c *conn) chatLine(m *chat.Message, js []byte, fromClient bool) string {
-	cs := &c.d.chat
+// line builds the human line of m, learning names on the way.
+func (r *chatReader) line(c *chatConn, m *chat.Message, js []byte, fromClient bool) string {
+	cs := &r.chatScratch
 	b := cs.line[:0]
 	defer func() { cs.line = b[:0] }()
-	book := c.names()
+	book := r.book(c)
 	switch m.Type {
 	case chat.TypePing, chat.TypePong:
 		return m.Type
@@ -115,7 +144,7 @@ func (c *conn) chatLine(m *chat.Message, js []byte, fromClient bool) string {
 	case chat.TypeLogin:
 		switch {
 		case fromClient && m.ClientName != "":
-			c.chat.name = m.ClientName
+			c.name = m.ClientName
 			b = append(b, "login as "...)
 			b = append(b, m.ClientName...)
 			if !m.RoomID.IsZero() {
@@ -123,7 +152,7 @@ func (c *conn) chatLine(m *chat.Message, js []byte, fromClient bool) string {
 				b = append(b, m.RoomID.String()...)
 			}
 		case fromClient && m.Name != "":
-			c.chat.name = m.Name
+			c.name = m.Name
 			b = append(b, "login as "...)
 			b = append(b, m.Name...)
 		case fromClient:
@@ -131,10 +160,10 @@ func (c *conn) chatLine(m *chat.Message, js []byte, fromClient bool) string {
 		case !m.UID.IsZero():
 			uid := m.UID.String()
 			book.learn(uid, m.Name)
-			if c.chat.id == "" && m.Name != "" && m.Name == c.chat.name {
-				c.chat.id = uid
+			if c.id == "" && m.Name != "" && m.Name == c.name {
+				c.id = uid
 			}
-			b = append(b, c.uidName(uid)...)
+			b = append(b, r.uidName(c, uid)...)
 			b = append(b, " joined (uid "...)
 			b = append(b, uid...)
 			b = append(b, ')')
@@ -150,14 +179,14 @@ func (c *conn) chatLine(m *chat.Message, js []byte, fromClient bool) string {
 			switch {
 			case len(list) > 0:
 				// Only the joiner's own copy carries the list.
-				c.chat.id = m.ClientID
-				if c.chat.name == "" {
-					c.chat.name = m.ClientName
+				c.id = m.ClientID
+				if c.name == "" {
+					c.name = m.ClientName
 				}
-			case c.chat.id == "" && m.ClientName != "" && m.ClientName == c.chat.name:
-				c.chat.id = m.ClientID
+			case c.id == "" && m.ClientName != "" && m.ClientName == c.name:
+				c.id = m.ClientID
 			}
-			b = append(b, c.clientName(m.ClientID)...)
+			b = append(b, r.clientName(c, m.ClientID)...)
 			b = append(b, " joined (client "...)
 			b = append(b, m.ClientID...)
 			b = append(b, ')')
@@ -177,23 +206,23 @@ func (c *conn) chatLine(m *chat.Message, js []byte, fromClient bool) string {
 		var from, to string
 		switch {
 		case fromClient && !m.ToUID.IsZero():
-			from, to = c.selfName(), c.uidName(m.ToUID.String())
+			from, to = r.selfName(c), r.uidName(c, m.ToUID.String())
 		case fromClient && m.ToClientID != "":
-			from, to = c.selfName(), m.ToClientName
+			from, to = r.selfName(c), m.ToClientName
 			if to == "" || m.ToClientID == chat.ToAll {
-				to = c.clientName(m.ToClientID)
+				to = r.clientName(c, m.ToClientID)
 			}
 		case fromClient:
 			return ""
 		case !m.FromUID.IsZero():
-			from, to = c.uidName(m.FromUID.String()), c.uidName(m.ToUID.String())
+			from, to = r.uidName(c, m.FromUID.String()), r.uidName(c, m.ToUID.String())
 		case m.FromClientID != "" || m.FromClientName != "":
 			book.learn(m.FromClientID, m.FromClientName)
 			from = m.FromClientName
 			if from == "" {
-				from = c.clientName(m.FromClientID)
+				from = r.clientName(c, m.FromClientID)
 			}
-			to = c.clientName(m.ToClientID)
+			to = r.clientName(c, m.ToClientID)
 		default:
 			return ""
 		}
@@ -211,8 +240,8 @@ func (c *conn) chatLine(m *chat.Message, js []byte, fromClient bool) string {
 		for i, u := range m.UserList {
 			uid := chat.NumberID(u.UID).String()
 			book.learn(uid, u.Name)
-			if c.chat.id == "" && u.Name != "" && u.Name == c.chat.name {
-				c.chat.id = uid
+			if c.id == "" && u.Name != "" && u.Name == c.name {
+				c.id = uid
 			}
 			if i > 0 {
 				b = append(b, ',')
@@ -226,13 +255,13 @@ func (c *conn) chatLine(m *chat.Message, js []byte, fromClient bool) string {
 		case fromClient:
 			return ""
 		case !m.UID.IsZero():
-			b = append(b, c.uidName(m.UID.String())...)
+			b = append(b, r.uidName(c, m.UID.String())...)
 		case m.FromClientID != "" || m.FromClientName != "":
 			book.learn(m.FromClientID, m.FromClientName)
 			if m.FromClientName != "" {
 				b = append(b, m.FromClientName...)
 			} else {
-				b = append(b, c.clientName(m.FromClientID)...)
+				b = append(b, r.clientName(c, m.FromClientID)...)
 			}
 		default:
 			return ""
@@ -253,61 +282,60 @@ func appendUser(b []byte, name, id string) []byte {
 	return append(b, ')')
 }
 
-// names returns the name book of the connection's server.
-func (c *conn) names() *nameBook {
-	if c.chat.book != nil {
-		return c.chat.book
+// book returns the name book of the connection's server.
+func (r *chatReader) book(c *chatConn) *nameBook {
+	if c.book != nil {
+		return c.book
 	}
-	d := c.d
-	if d.names == nil {
-		d.names = make(map[netip.AddrPort]*nameBook)
+	if r.names == nil {
+		r.names = make(map[netip.AddrPort]*nameBook)
 	}
-	nb := d.names[c.server]
+	nb := r.names[c.server]
 	if nb == nil {
-		if len(d.names) >= maxServers {
-			clear(d.names)
+		if len(r.names) >= maxServers {
+			clear(r.names)
 		}
 		nb = &nameBook{names: make(map[string]string)}
-		d.names[c.server] = nb
+		r.names[c.server] = nb
 	}
-	c.chat.book = nb
+	c.book = nb
 	return nb
 }
 
 // nameOf returns the name known for id, or "".
-func (c *conn) nameOf(id string) string {
-	if n := c.names().names[id]; n != "" {
+func (r *chatReader) nameOf(c *chatConn, id string) string {
+	if n := r.book(c).names[id]; n != "" {
 		return n
 	}
-	if id != "" && id == c.chat.id {
-		return c.chat.name
+	if id != "" && id == c.id {
+		return c.name
 	}
 	return ""
 }
 
 // uidName names a uid-protocol user: its name, or "uid N".
-func (c *conn) uidName(uid string) string {
+func (r *chatReader) uidName(c *chatConn, uid string) string {
 	switch {
 	case uid == chat.ToAll:
 		return chat.ToAll
 	case uid == "":
 		return "?"
 	}
-	if n := c.nameOf(uid); n != "" {
+	if n := r.nameOf(c, uid); n != "" {
 		return n
 	}
 	return "uid " + uid
 }
 
 // clientName names a room-protocol user: its name, or "client ID".
-func (c *conn) clientName(id string) string {
+func (r *chatReader) clientName(c *chatConn, id string) string {
 	switch {
 	case id == chat.ToAll:
 		return chat.ToAll
 	case id == "":
 		return "?"
 	}
-	if n := c.nameOf(id); n != "" {
+	if n := r.nameOf(c, id); n != "" {
 		return n
 	}
 	return "client " + id
@@ -315,11 +343,11 @@ func (c *conn) clientName(id string) string {
 
 // selfName is the sender of a client's say: the name it logged in with,
 // "?" when its login was not seen.
-func (c *conn) selfName() string {
-	if c.chat.name != "" {
-		return c.chat.name
+func (r *chatReader) selfName(c *chatConn) string {
+	if c.name != "" {
+		return c.name
 	}
-	if n := c.nameOf(c.chat.id); n != "" {
+	if n := r.nameOf(c, c.id); n != "" {
 		return n
 	}
 	return "?"

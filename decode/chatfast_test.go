@@ -3,12 +3,12 @@ package decode
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/chatsniff/chatsniff/chat"
-	"github.com/chatsniff/chatsniff/reassembly"
 )
 
 // chatFastSeeds are JSON documents the fast path must treat exactly as
@@ -179,17 +179,22 @@ func FuzzChatFast(f *testing.F) {
 	})
 }
 
-// BenchmarkChatParse measures the chat layer alone on a typical broadcast.
+// BenchmarkChatParse measures the chat layer alone on a typical broadcast,
+// with its human line (text output) and without (NDJSON).
 func BenchmarkChatParse(b *testing.B) {
 	p := []byte(`{"type":"say","from_client_id":"7f00000108fd00000001","from_client_name":"alice","to_client_id":"all","content":"hello everyone, this is a message of ordinary length \u4f60\u597d","time":"2026-11-24 18:42:37"}`)
-	d := NewDecoder(Config{}, SinkFunc(func(*Event) {}))
-	c := d.NewConn(reassembly.ConnInfo{ID: 1, Client: testClient, Server: testServer, SawSYN: true, Time: testT0}).(*conn)
-	b.SetBytes(int64(len(p)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if js, line := c.chatMessage(p, false); js == nil || line == "" {
-			b.Fatal("not decoded")
-		}
+	for _, lines := range []bool{true, false} {
+		b.Run(fmt.Sprintf("lines=%v", lines), func(b *testing.B) {
+			r := &chatReader{noLines: !lines}
+			cc := &chatConn{server: testServer}
+			b.SetBytes(int64(len(p)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if js, line := r.message(cc, p, false); js == nil || (line == "") == lines {
+					b.Fatal("not decoded")
+				}
+			}
+		})
 	}
 }
 

@@ -2,7 +2,6 @@ package decode
 
 import (
 	"math"
-	"net/netip"
 	"time"
 
 	"github.com/chatsniff/chatsniff/reassembly"
@@ -58,6 +57,11 @@ type Config struct {
 	// Midstream decodes connections whose upgrade was not captured when
 	// their bytes parse as frames. The user asks for it by naming a port (-p).
 	Midstream bool
+	// DeferChat leaves the Chat and ChatLine of message events empty, for
+	// a ChatReader further down the pipeline to fill: reading chat JSON is
+	// most of the work on chat traffic, and a ChatReader can do it on
+	// another goroutine, in the same order.
+	DeferChat bool
 }
 
 // Stats counts what a Decoder found.
@@ -80,15 +84,13 @@ type Decoder struct {
 	// ev is the one Event handed to the sink: events are only valid during
 	// the call, so it is reused and a message costs no allocation for it.
 	ev Event
-	// names holds the chat names learned per server (ip:port).
-	names map[netip.AddrPort]*nameBook
 	// free holds inflaters of ended connections for reuse: each carries
 	// about 40 KB of tables and window.
 	free []*inflater
 	// scratch is working space for plausibility checks and chat lines.
 	scratch []byte
-	// chat is the chat layer's reusable state.
-	chat chatScratch
+	// chat is the chat layer, unless Config.DeferChat leaves it to a ChatReader.
+	chat chatReader
 	// msg holds the payload of a message whose frame came whole in one
 	// Data call, for any connection (stream.go).
 	msg []byte
@@ -145,6 +147,7 @@ func (d *Decoder) NewConn(info reassembly.ConnInfo) reassembly.Conn {
 		server: info.Server,
 		sawSYN: info.SawSYN,
 		h:      new(handshake),
+		chat:   chatConn{server: info.Server},
 	}
 }
 

@@ -325,8 +325,8 @@ func (w *wsDir) message(t time.Time) {
 	}
 	var js []byte
 	line := ""
-	if isText && !truncated {
-		js, line = c.chatMessage(payload, w.fromClient)
+	if isText && !truncated && !c.d.cfg.DeferChat {
+		js, line = c.d.chat.message(&c.chat, payload, w.fromClient)
 	}
 	if problem != "" {
 		c.emitError(w.fromClient, t, problem)

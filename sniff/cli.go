@@ -63,6 +63,7 @@ func (c *Command) Execute(ctx context.Context) error {
 	switch c.Format {
 	case FormatNDJSON:
 		out = render.NewNDJSON(c.Stdout)
+		opts.NoChatLines = true
 	case FormatExplain:
 		// Events reach the explainer with their packets, not through out.
 		opts.Explain = render.NewExplain(c.Stdout, sc)

@@ -34,6 +34,9 @@ type Options struct {
 	MaxMessages int
 	// Write, when set, gets a copy of every packet read (-w).
 	Write *capture.Writer
+	// NoChatLines says that Output does not print Event.ChatLine (NDJSON),
+	// so the chat layer need not build it.
+	NoChatLines bool
 }
 
 // Summary is what the run saw, for the closing line on stderr.
@@ -77,14 +80,22 @@ var errStop = errors.New("message limit reached")
 // summary.
 func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Summary, error) {
 	r := &runner{opts: opts, out: out}
+	cfg := decode.Config{MaxMessage: opts.MaxMessage, Midstream: len(opts.Ports) > 0}
+	if out != nil && opts.Explain == nil {
+		// The chat layer reads the JSON after the decoder, with the
+		// output: on the render goroutine when there is one.
+		cfg.DeferChat = true
+		out = chatOutput{decode.NewChatReader(out, !opts.NoChatLines), out}
+		r.out = out
+	}
 	if out != nil && opts.Explain == nil && !opts.Live {
-		// Reading a file: events are rendered on a second goroutine
+		// Reading a file: chat and rendering run on a second goroutine
 		// (async.go), in order.
 		ao := newAsyncOutput(out)
 		defer ao.close()
 		r.out = ao
 	}
-	r.dec = decode.NewDecoder(decode.Config{MaxMessage: opts.MaxMessage, Midstream: len(opts.Ports) > 0}, r)
+	r.dec = decode.NewDecoder(cfg, r)
 	r.asm = reassembly.New(r, reassembly.Options{ServerPorts: opts.Ports})
 	if !opts.Live {
 		// A file is read ahead on a second goroutine (prefetch.go).
@@ -235,6 +246,14 @@ func (r *runner) Event(e *decode.Event) {
 	}
 	r.out.Event(e)
 }
+
+// chatOutput is an Output with a ChatReader in front.
+type chatOutput struct {
+	*decode.ChatReader
+	out Output
+}
+
+func (c chatOutput) Flush() error { return c.out.Flush() }
 
 // cloneEvent copies e with its byte slices, which the decoder reuses.
 func cloneEvent(e *decode.Event) decode.Event {
