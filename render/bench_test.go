@@ -87,10 +87,10 @@ func checkJSONString(t *testing.T, s string) {
 		t.Fatal(err)
 	}
 	w := strings.TrimSuffix(want.String(), "\n")
-	if got := string(appendJSONString(nil, []byte(s))); got != w {
-		t.Errorf("appendJSONString(%q) = %s, want %s", s, got, w)
+	if got := string(appendJSONBytes(nil, []byte(s))); got != w {
+		t.Errorf("appendJSONBytes(%q) = %s, want %s", s, got, w)
 	}
 	if got := string(appendJSONString(nil, s)); got != w {
-		t.Errorf("appendJSONString(string %q) = %s, want %s", s, got, w)
+		t.Errorf("appendJSONString(%q) = %s, want %s", s, got, w)
 	}
 }

@@ -3,6 +3,9 @@ package render
 import (
 	"bufio"
 	"encoding/base64"
+	"encoding/binary"
+	"math/bits"
+	"slices"
 	"io"
 	"net/netip"
 	"strconv"
@@ -28,6 +31,15 @@ type NDJSON struct {
 func NewNDJSON(w io.Writer) *NDJSON {
 	return &NDJSON{w: bufio.NewWriterSize(w, 64<<10)}
 }
+
+// AppendEvent appends e as Event writes it. It changes nothing in n, so
+// events may be formatted on several goroutines at once and written in
+// order with Write.
+func (n *NDJSON) AppendEvent(dst []byte, e *decode.Event) []byte { return AppendNDJSON(dst, e) }
+
+// Write writes p, events formatted by AppendEvent, after what was written
+// before.
+func (n *NDJSON) Write(p []byte) (int, error) { return n.w.Write(p) }
 
 // Flush writes out what is buffered.
 func (n *NDJSON) Flush() error { return n.w.Flush() }
@@ -80,7 +92,7 @@ func AppendNDJSON(b []byte, e *decode.Event) []byte {
 		switch {
 		case e.PayloadIsText:
 			b = append(b, `,"text":`...)
-			b = appendJSONString(b, e.Payload)
+			b = appendJSONBytes(b, e.Payload)
 		case len(e.Payload) > 0:
 			b = append(b, `,"data":"`...)
 			b = base64.StdEncoding.AppendEncode(b, e.Payload)
@@ -131,44 +143,27 @@ func appendAddrPort(b []byte, ap netip.AddrPort) []byte {
 
 // appendJSONString quotes s as JSON: invalid UTF-8 becomes U+FFFD, controls
 // and the JavaScript line separators are escaped, as encoding/json does.
-func appendJSONString[T string | []byte](b []byte, s T) []byte {
+// It is for short strings; payloads go through appendJSONBytes.
+func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
-				i = plainASCII(s, i+1)
+				i++
 				continue
 			}
 			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
+			b = appendEscapedASCII(b, c)
 			i++
 			start = i
 			continue
 		}
-		r, size := decodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
 			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			b = appendEscapedRune(b, r)
 			i += size
 			start = i
 			continue
@@ -179,35 +174,107 @@ func appendJSONString[T string | []byte](b []byte, s T) []byte {
 	return append(b, '"')
 }
 
+// appendEscapedASCII writes c, a quote, a backslash or a control, escaped.
+func appendEscapedASCII(b []byte, c byte) []byte {
+	switch c {
+	case '"', '\\':
+		return append(b, '\\', c)
+	case '\n':
+		return append(b, '\\', 'n')
+	case '\r':
+		return append(b, '\\', 'r')
+	case '\t':
+		return append(b, '\\', 't')
+	case '\b':
+		return append(b, '\\', 'b')
+	case '\f':
+		return append(b, '\\', 'f')
+	}
+	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+}
+
+// appendEscapedRune writes r, the replacement for an invalid byte or a
+// line or paragraph separator, escaped.
+func appendEscapedRune(b []byte, r rune) []byte {
+	return append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+}
+
 // SWAR constants: a byte repeated over a 64-bit word.
 const (
 	swarOnes  = 0x0101010101010101
 	swarHighs = 0x8080808080808080
 )
 
-// plainASCII returns the index of the first byte at or after i that
-// appendJSONString must look at: not ASCII, a control, a quote or a
-// backslash (or len(s)). It checks eight bytes at a time: payloads are
-// most of the bytes written and most of them need no escaping.
-func plainASCII[T string | []byte](s T, i int) int {
-	for ; i+8 <= len(s); i += 8 {
-		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		q := w ^ ('"' * swarOnes)
-		bs := w ^ ('\\' * swarOnes)
-		// The high bit flags a non-ASCII byte; the others are the classic
-		// "has a byte less than n" and "has a zero byte" tests, which
-		// never flag a word without one.
-		if (w|(w-0x20*swarOnes)&^w|(q-swarOnes)&^q|(bs-swarOnes)&^bs)&swarHighs != 0 {
-			break
+// jsonSpecial flags, by their high bits, the bytes of w that
+// appendJSONBytes must look at: not ASCII, a control, a quote or a
+// backslash. Bytes above the lowest flagged one may be flagged wrongly (a
+// borrow), never the lowest: its position is exact.
+func jsonSpecial(w uint64) uint64 {
+	q := w ^ ('"' * swarOnes)
+	bs := w ^ ('\\' * swarOnes)
+	// The high bit flags a non-ASCII byte; the others are the classic
+	// "has a byte less than n" and "has a zero byte" tests.
+	return (w | (w-0x20*swarOnes)&^w | (q-swarOnes)&^q | (bs-swarOnes)&^bs) & swarHighs
+}
+
+// jsonChunk is how much of s appendJSONBytes escapes per growth of b: an
+// input byte becomes at most six output bytes, and growing for the whole
+// of a 16 MB message at once would take six times that.
+const jsonChunk = 4096
+
+// appendJSONBytes is appendJSONString for payloads, which are most of the
+// bytes NDJSON writes. Chat payloads are JSON themselves, with a quote or a
+// backslash every few bytes (PHP writes non-ASCII text as \uXXXX), so runs
+// between escapes are short: the loop reads eight bytes at a time, stores
+// all eight, and moves on by as many as were plain, rather than copying
+// each run with a call.
+func appendJSONBytes(b []byte, s []byte) []byte {
+	b = append(b, '"')
+	for len(s) > 0 {
+		n := min(len(s), jsonChunk)
+		b = slices.Grow(b, 6*n+8)
+		out := b[len(b):cap(b)]
+		i, j := 0, 0
+		for i < n {
+			if i+8 <= len(s) {
+				w := binary.LittleEndian.Uint64(s[i:])
+				binary.LittleEndian.PutUint64(out[j:], w)
+				m := jsonSpecial(w)
+				if m == 0 {
+					i += 8
+					j += 8
+					continue
+				}
+				k := bits.TrailingZeros64(m) >> 3
+				i += k
+				j += k
+			}
+			// s[i] is special, or the last word is done bytewise.
+			c := s[i]
+			switch {
+			case c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\':
+				out[j] = c
+				i++
+				j++
+			case c < utf8.RuneSelf:
+				j += len(appendEscapedASCII(out[j:j], c))
+				i++
+			default:
+				r, size := utf8.DecodeRune(s[i:])
+				if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+					j += len(appendEscapedRune(out[j:j], r))
+				} else {
+					j += copy(out[j:], s[i:i+size])
+				}
+				i += size
+			}
 		}
+		// A rune may have ended past the chunk: i, not n, is where the
+		// next one starts.
+		b = b[:len(b)+j]
+		s = s[i:]
 	}
-	for ; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
-			return i
-		}
-	}
-	return i
+	return append(b, '"')
 }
 
 // appendClock writes the time of day with microseconds, in local time, as

@@ -185,5 +185,8 @@ func FuzzNDJSON(f *testing.F) {
 		if !json.Valid(line) {
 			t.Fatalf("invalid JSON: %q", line)
 		}
+		// The escapers write what encoding/json writes.
+		checkJSONString(t, string(payload))
+		checkJSONString(t, s)
 	})
 }

@@ -39,6 +39,15 @@ func NewText(w io.Writer, opts TextOptions) *Text {
 	return &Text{w: bufio.NewWriterSize(w, 64<<10), opts: opts}
 }
 
+// AppendEvent appends e as Event writes it. It changes nothing in t, so
+// events may be formatted on several goroutines at once and written in
+// order with Write.
+func (t *Text) AppendEvent(dst []byte, e *decode.Event) []byte { return AppendText(dst, e, t.opts) }
+
+// Write writes p, events formatted by AppendEvent, after what was written
+// before.
+func (t *Text) Write(p []byte) (int, error) { return t.w.Write(p) }
+
 // Flush writes out what is buffered.
 func (t *Text) Flush() error { return t.w.Flush() }
 

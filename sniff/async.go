@@ -1,141 +1,239 @@
 package sniff
 
 import (
+	"runtime"
+
 	"github.com/chatsniff/chatsniff/decode"
 )
 
-// Rendering on the second core. Reading a file keeps one core busy with
-// capture decoding, reassembly and WebSocket decoding; formatting the
-// events (escaping every payload into NDJSON, colouring the conversation)
-// was a quarter to a third of the profile and needs none of that state. So
-// the main loop copies each event into a batch and a single render
-// goroutine writes the batches in order: output is byte for byte what the
-// synchronous path writes, with one goroutine in all, not one per stream.
+// Reading a file on every core. The main loop (capture decoding,
+// reassembly, WebSocket decoding) copies each event into a batch; the
+// batches then go through three more stages, each one goroutine or a fixed
+// pool, never one per stream:
+//
+//   - chat: one goroutine runs the ChatReader over the batches in order
+//     (it learns names as it goes, so it cannot be split), filling in each
+//     message's chat JSON and human line;
+//   - format: a pool of formatters, one per core, turns whole batches into
+//     output bytes; formatting is a pure function of the event
+//     (render.Text.AppendEvent, render.NDJSON.AppendEvent), so batches may
+//     be formatted out of order and at once;
+//   - write: one goroutine writes the formatted batches in the order they
+//     were sent.
+//
+// On chat traffic reading the JSON and formatting it (escaping every
+// payload into NDJSON, decoding \uXXXX text for the conversation) is more
+// than half the work, so the stages keep two cores busy where one loop kept
+// one. The output is byte for byte what the synchronous path writes.
 //
 // Live capture keeps the synchronous path: it flushes after every packet,
-// and a handoff per packet would only add latency.
+// and handing each packet's events through four goroutines would only add
+// latency.
 
 const (
-	// batchEvents and batchBytes bound one batch; an event with more bytes
-	// than batchBytes is written by the main loop itself (Event).
+	// batchEvents and batchBytes bound one batch; an event with more
+	// bytes than batchBytes gets a batch of its own.
 	batchEvents = 512
 	batchBytes  = 256 << 10
-	// batchesInFlight bounds the batches queued or being rendered, and so
-	// the memory the handoff holds (a few MB), and how far the main loop
-	// runs ahead of the renderer.
-	batchesInFlight = 4
-	// maxKeptArena is the arena a recycled batch keeps; a bigger one (grown
-	// for a huge message) is dropped so that one message does not pin its
-	// memory for the rest of the run.
-	maxKeptArena = 1 << 20
+	// batchesInFlight bounds the batches between the main loop and the
+	// writer, and so the memory the handoff holds (a few MB, more while
+	// huge messages pass), and how far the main loop runs ahead.
+	batchesInFlight = 8
+	// maxKept is the largest arena or output buffer a recycled batch
+	// keeps; a bigger one (grown for a huge message) is dropped so that
+	// one message does not pin its memory for the rest of the run.
+	maxKept = 1 << 20
 )
 
-// eventBatch is events with their byte slices copied into one arena. The
-// slices are rebuilt from offsets by the renderer, since the arena may move
-// while the batch fills.
+// batchOutput is an Output that can format events without writing them,
+// from any goroutine, and write formatted bytes: render.Text and
+// render.NDJSON.
+type batchOutput interface {
+	Output
+	// AppendEvent appends e as Event would write it; it must not change
+	// the output's state.
+	AppendEvent(dst []byte, e *decode.Event) []byte
+	// Write writes bytes made by AppendEvent.
+	Write(p []byte) (int, error)
+}
+
+// eventBatch is events with their byte slices copied into arenas. The
+// slices are rebuilt from offsets by the stages, since an arena may move
+// while it fills.
 type eventBatch struct {
 	events []decode.Event
 	spans  []batchSpan
-	arena  []byte
-	flush  bool // after writing, flush the output and answer on flushed
-	ack    bool // after writing, answer on flushed (with nil)
+	arena  []byte // payloads, copied by the main loop
+	chat   []byte // chat JSON, copied by the chat stage unless it is the payload
+	out    []byte // the formatted events
+	// formatted gets a value when out is ready.
+	formatted chan struct{}
+	flush     bool // after writing, flush the output and answer on flushed
+	ack       bool // after writing, answer on flushed (with nil)
 }
 
-// batchSpan is where an event's Payload and Chat sit in the arena.
-type batchSpan struct{ payload, payloadLen, chat, chatLen int }
+// batchSpan is where an event's Payload and Chat sit in the arenas.
+type batchSpan struct {
+	payload, payloadLen int
+	chat, chatLen       int
+	chatIsPayload       bool
+}
 
-// asyncOutput is an Output that renders on its own goroutine.
+// asyncOutput is an Output that reads chat, formats and writes on other
+// goroutines.
 type asyncOutput struct {
-	out     Output
-	cur     *eventBatch
-	free    chan *eventBatch
-	work    chan *eventBatch
+	out    batchOutput
+	chat   *decode.ChatReader
+	cur    *eventBatch
+	free   chan *eventBatch
+	toChat chan *eventBatch
+	toFmt  chan *eventBatch
+	toW    chan *eventBatch
+	// flushed answers a batch marked flush or ack.
 	flushed chan error
 	done    chan struct{}
+	// writeErr is the first error writing the output; Flush returns it.
+	writeErr error
 }
 
-// newAsyncOutput starts the render goroutine; close must be called to
-// stop it.
-func newAsyncOutput(out Output) *asyncOutput {
+// newAsyncOutput starts the stages; close must be called to stop them.
+// Events go through a ChatReader (lines or not, as chatLines says) and
+// then to out.
+func newAsyncOutput(out batchOutput, chatLines bool) *asyncOutput {
+	formatters := max(1, runtime.GOMAXPROCS(0))
 	a := &asyncOutput{
 		out:     out,
 		free:    make(chan *eventBatch, batchesInFlight),
-		work:    make(chan *eventBatch, batchesInFlight),
+		toChat:  make(chan *eventBatch, batchesInFlight),
+		toFmt:   make(chan *eventBatch, batchesInFlight),
+		toW:     make(chan *eventBatch, batchesInFlight),
 		flushed: make(chan error),
 		done:    make(chan struct{}),
 	}
 	for range batchesInFlight {
 		a.free <- &eventBatch{
-			events: make([]decode.Event, 0, batchEvents),
-			spans:  make([]batchSpan, 0, batchEvents),
-			arena:  make([]byte, 0, batchBytes),
+			events:    make([]decode.Event, 0, batchEvents),
+			spans:     make([]batchSpan, 0, batchEvents),
+			arena:     make([]byte, 0, batchBytes),
+			formatted: make(chan struct{}, 1),
 		}
 	}
-	go a.render()
+	a.chat = decode.NewChatReader(decode.SinkFunc(func(*decode.Event) {}), chatLines)
+	go a.readChat()
+	for range formatters {
+		go a.format()
+	}
+	go a.write()
 	return a
 }
 
-// render is the render goroutine: it writes batches in the order they were
-// sent and recycles them.
-func (a *asyncOutput) render() {
-	defer close(a.done)
-	for b := range a.work {
+// readChat is the chat stage. Batches go on to the formatters and, in
+// order, to the writer.
+func (a *asyncOutput) readChat() {
+	defer close(a.toFmt)
+	defer close(a.toW)
+	for b := range a.toChat {
+		b.chat = b.chat[:0]
 		for i := range b.events {
-			e, s := &b.events[i], b.spans[i]
-			if s.payloadLen > 0 {
-				e.Payload = b.arena[s.payload : s.payload+s.payloadLen : s.payload+s.payloadLen]
+			e, s := &b.events[i], &b.spans[i]
+			b.setPayload(e, s)
+			a.chat.Event(e)
+			switch {
+			case e.Chat == nil:
+			case len(e.Chat) == len(e.Payload) && len(e.Chat) > 0 && &e.Chat[0] == &e.Payload[0]:
+				s.chatIsPayload = true // JSON with nothing to compact
+			default:
+				s.chat, s.chatLen = len(b.chat), len(e.Chat)
+				b.chat = append(b.chat, e.Chat...)
 			}
-			if s.chatLen > 0 {
-				e.Chat = b.arena[s.chat : s.chat+s.chatLen : s.chat+s.chatLen]
-			}
-			a.out.Event(e)
+			e.Chat = nil
 		}
-		switch {
-		case b.flush:
-			a.flushed <- a.out.Flush()
-		case b.ack:
-			a.flushed <- nil
-		}
-		clear(b.events) // drop the strings they point to
-		b.events, b.spans = b.events[:0], b.spans[:0]
-		if cap(b.arena) > maxKeptArena {
-			b.arena = make([]byte, 0, batchBytes)
-		}
-		b.arena, b.flush, b.ack = b.arena[:0], false, false
-		a.free <- b
+		a.toW <- b
+		a.toFmt <- b
 	}
 }
 
-// Event copies e into the current batch, handing the batch over when full.
-func (a *asyncOutput) Event(e *decode.Event) {
-	n := len(e.Payload) + len(e.Chat)
-	if n > batchBytes {
-		// A huge message is not copied: once the render goroutine has
-		// written everything before it and waits for more, the event is
-		// written from here (the handoff orders the two goroutines' use
-		// of out).
-		a.batch().ack = true
-		a.send()
-		<-a.flushed
-		a.out.Event(e)
-		return
+// format is one formatter.
+func (a *asyncOutput) format() {
+	for b := range a.toFmt {
+		b.out = b.out[:0]
+		for i := range b.events {
+			e, s := &b.events[i], &b.spans[i]
+			b.setPayload(e, s)
+			switch {
+			case s.chatIsPayload:
+				e.Chat = e.Payload
+			case s.chatLen > 0:
+				e.Chat = b.chat[s.chat : s.chat+s.chatLen : s.chat+s.chatLen]
+			}
+			b.out = a.out.AppendEvent(b.out, e)
+		}
+		b.formatted <- struct{}{}
 	}
+}
+
+// write is the writer: it takes batches in the order sent, waits for each
+// to be formatted, writes it and recycles it.
+func (a *asyncOutput) write() {
+	defer close(a.done)
+	for b := range a.toW {
+		<-b.formatted
+		if len(b.out) > 0 && a.writeErr == nil {
+			_, a.writeErr = a.out.Write(b.out)
+		}
+		switch {
+		case b.flush:
+			err := a.out.Flush()
+			if a.writeErr != nil {
+				err = a.writeErr
+			}
+			a.flushed <- err
+		case b.ack:
+			a.flushed <- nil
+		}
+		a.recycle(b)
+	}
+}
+
+// setPayload points e.Payload at its bytes in the arena.
+func (b *eventBatch) setPayload(e *decode.Event, s *batchSpan) {
+	if e.Payload != nil {
+		e.Payload = b.arena[s.payload : s.payload+s.payloadLen : s.payload+s.payloadLen]
+	}
+}
+
+func (a *asyncOutput) recycle(b *eventBatch) {
+	clear(b.events) // drop the strings they point to
+	b.events, b.spans = b.events[:0], b.spans[:0]
+	if cap(b.arena) > maxKept {
+		b.arena = make([]byte, 0, batchBytes)
+	}
+	if cap(b.chat) > maxKept {
+		b.chat = nil
+	}
+	if cap(b.out) > maxKept {
+		b.out = nil
+	}
+	b.arena, b.flush, b.ack = b.arena[:0], false, false
+	a.free <- b
+}
+
+// Event copies e into the current batch, handing the batch over when full.
+// An event larger than a batch gets a batch of its own: it is copied, which
+// costs little beside formatting it.
+func (a *asyncOutput) Event(e *decode.Event) {
 	b := a.batch()
-	if len(b.events) > 0 && len(b.arena)+n > cap(b.arena) {
+	if len(b.events) > 0 && len(b.arena)+len(e.Payload) > cap(b.arena) {
 		a.send()
 		b = a.batch()
 	}
 	s := batchSpan{payload: len(b.arena), payloadLen: len(e.Payload)}
 	b.arena = append(b.arena, e.Payload...)
-	s.chat, s.chatLen = len(b.arena), len(e.Chat)
-	b.arena = append(b.arena, e.Chat...)
 	c := *e
+	// Chat is the chat stage's to fill: the decoder defers it.
 	c.Payload, c.Chat = nil, nil
 	if e.Payload != nil {
 		c.Payload = []byte{} // keep nil and empty apart, as the renderers may
-	}
-	if e.Chat != nil {
-		c.Chat = []byte{}
 	}
 	b.events = append(b.events, c)
 	b.spans = append(b.spans, s)
@@ -152,23 +250,24 @@ func (a *asyncOutput) batch() *eventBatch {
 }
 
 func (a *asyncOutput) send() {
-	a.work <- a.cur
+	a.toChat <- a.cur
 	a.cur = nil
 }
 
 // Flush waits until every event so far is written, then flushes the output.
+// It returns the first error writing the output.
 func (a *asyncOutput) Flush() error {
 	a.batch().flush = true
 	a.send()
 	return <-a.flushed
 }
 
-// close stops the render goroutine after it has written what was sent;
-// events not followed by a Flush are written but not flushed.
+// close stops the stages after they have written what was sent; events
+// not followed by a Flush are written but not flushed.
 func (a *asyncOutput) close() {
 	if a.cur != nil && len(a.cur.events) > 0 {
 		a.send()
 	}
-	close(a.work)
+	close(a.toChat)
 	<-a.done
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"net/netip"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -133,34 +135,58 @@ func TestPrefetchSource(t *testing.T) {
 	}
 }
 
-// eventLog is an Output that keeps what it is given, in order.
+// eventLog is a batchOutput that keeps a line per event, in order.
 type eventLog struct {
 	got     []string
 	flushes int
+	partial []byte
 }
 
-func (r *eventLog) Event(e *decode.Event) {
-	r.got = append(r.got, fmt.Sprintf("%d %d/%08x %d/%08x %t %t", e.ConnID,
-		len(e.Payload), crc32.ChecksumIEEE(e.Payload), len(e.Chat), crc32.ChecksumIEEE(e.Chat), e.Payload == nil, e.Chat == nil))
+func (r *eventLog) AppendEvent(dst []byte, e *decode.Event) []byte {
+	return fmt.Appendf(dst, "%d %d/%08x %d/%08x %t %t %q\n", e.ConnID, len(e.Payload), crc32.ChecksumIEEE(e.Payload),
+		len(e.Chat), crc32.ChecksumIEEE(e.Chat), e.Payload == nil, e.Chat == nil, e.ChatLine)
 }
+
+func (r *eventLog) Event(e *decode.Event) { r.Write(r.AppendEvent(nil, e)) }
+
+func (r *eventLog) Write(p []byte) (int, error) {
+	r.partial = append(r.partial, p...)
+	for {
+		i := bytes.IndexByte(r.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		r.got = append(r.got, string(r.partial[:i]))
+		r.partial = r.partial[i+1:]
+	}
+}
+
 func (r *eventLog) Flush() error { r.flushes++; return nil }
 
 // TestAsyncOutputOrder hands events of every size (above a batch's arena
-// too) to the render goroutine and checks they arrive whole and in order.
+// too), chat JSON among them, to the stages and checks they are written
+// whole and in order, as a ChatReader in front of the output writes them.
 func TestAsyncOutputOrder(t *testing.T) {
 	var direct, async eventLog
-	a := newAsyncOutput(&async)
+	chat := decode.NewChatReader(&direct, true)
+	a := newAsyncOutput(&async, true)
 	sizes := []int{0, 1, 100, batchBytes - 1, batchBytes, batchBytes + 1, 3 * batchBytes, 5, 0}
+	server := netip.MustParseAddrPort("127.0.0.1:7272")
 	for i := range 2 * batchEvents {
 		n := sizes[i%len(sizes)]
-		e := &decode.Event{ConnID: uint64(i), Payload: bytes.Repeat([]byte{byte(i)}, n)}
-		if i%3 == 0 {
-			e.Chat = e.Payload[:n/2]
+		e := &decode.Event{Kind: decode.KindMessage, ConnID: uint64(i % 5), Server: server, Opcode: decode.OpText, FromClient: true,
+			PayloadIsText: true, Payload: bytes.Repeat([]byte{'a' + byte(i%26)}, n)}
+		switch i % 4 {
+		case 0: // compact JSON: Chat is the payload itself
+			e.Payload = fmt.Appendf(nil, `{"type":"login","client_name":"u%d","room_id":"1"}`, i)
+		case 1: // JSON to compact
+			e.Payload = fmt.Appendf(nil, `{ "type": "say", "to_client_id": "all", "content": "%s" }`, e.Payload)
 		}
 		if i%7 == 0 {
 			e.Payload = nil
 		}
-		direct.Event(e)
+		chat.Event(e)
+		e.Chat, e.ChatLine = nil, ""
 		a.Event(e)
 		clear(e.Payload) // the decoder reuses its buffers
 		if i == batchEvents/2 {
@@ -174,12 +200,19 @@ func TestAsyncOutputOrder(t *testing.T) {
 	}
 	a.close()
 	if len(async.got) != len(direct.got) {
-		t.Fatalf("%d events rendered, want %d", len(async.got), len(direct.got))
+		t.Fatalf("%d events written, want %d", len(async.got), len(direct.got))
 	}
+	chats := 0
 	for i := range direct.got {
 		if async.got[i] != direct.got[i] {
-			t.Fatalf("event %d differs", i)
+			t.Fatalf("event %d differs:\n got %s\nwant %s", i, async.got[i], direct.got[i])
 		}
+		if !strings.HasSuffix(direct.got[i], ` ""`) {
+			chats++
+		}
+	}
+	if chats < batchEvents/2 {
+		t.Fatalf("only %d events with a chat line", chats)
 	}
 	if async.flushes != 2 {
 		t.Fatalf("%d flushes, want 2", async.flushes)

@@ -96,12 +96,7 @@ func runSummary(c *Command) (Summary, error) {
 		return Summary{}, err
 	}
 	defer src.Close()
-	sc := render.NewScheme(render.UseColor(c.Color))
-	var out Output
-	if c.Format == FormatNDJSON {
-		out = render.NewNDJSON(c.Stdout)
-	} else {
-		out = render.NewText(c.Stdout, render.TextOptions{Scheme: sc})
-	}
-	return Run(context.Background(), src, c.Options, out)
+	opts := c.Options
+	out := c.output(&opts)
+	return Run(context.Background(), src, opts, out)
 }

@@ -38,6 +38,22 @@ type Command struct {
 	Stderr    io.Writer
 }
 
+// output makes the writer c.Format asks for, and sets what it implies in
+// opts: --explain gets events with their packets, not through an Output
+// (which is then nil), and NDJSON prints no chat lines.
+func (c *Command) output(opts *Options) Output {
+	sc := render.NewScheme(render.UseColor(c.Color))
+	switch c.Format {
+	case FormatNDJSON:
+		opts.NoChatLines = true
+		return render.NewNDJSON(c.Stdout)
+	case FormatExplain:
+		opts.Explain = render.NewExplain(c.Stdout, sc)
+		return nil
+	}
+	return render.NewText(c.Stdout, render.TextOptions{Scheme: sc, Compact: c.Compact})
+}
+
 // Execute runs the command. Errors name the source; a source that ends in
 // error (a file cut off mid-record) still has what came before it decoded
 // and printed, and its error returned after the summary.
@@ -58,18 +74,7 @@ func (c *Command) Execute(ctx context.Context) error {
 		opts.Write = capture.NewWriter(f)
 	}
 
-	sc := render.NewScheme(render.UseColor(c.Color))
-	var out Output
-	switch c.Format {
-	case FormatNDJSON:
-		out = render.NewNDJSON(c.Stdout)
-		opts.NoChatLines = true
-	case FormatExplain:
-		// Events reach the explainer with their packets, not through out.
-		opts.Explain = render.NewExplain(c.Stdout, sc)
-	default:
-		out = render.NewText(c.Stdout, render.TextOptions{Scheme: sc, Compact: c.Compact})
-	}
+	out := c.output(&opts)
 	sum, runErr := Run(ctx, src, opts, out)
 	fmt.Fprintf(c.Stderr, "%s: %s\n", c.Name, sum)
 	if runErr != nil {

@@ -83,17 +83,15 @@ func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Sum
 	cfg := decode.Config{MaxMessage: opts.MaxMessage, Midstream: len(opts.Ports) > 0}
 	if out != nil && opts.Explain == nil {
 		// The chat layer reads the JSON after the decoder, with the
-		// output: on the render goroutine when there is one.
+		// output: on other goroutines when reading a file (async.go).
 		cfg.DeferChat = true
-		out = chatOutput{decode.NewChatReader(out, !opts.NoChatLines), out}
-		r.out = out
-	}
-	if out != nil && opts.Explain == nil && !opts.Live {
-		// Reading a file: chat and rendering run on a second goroutine
-		// (async.go), in order.
-		ao := newAsyncOutput(out)
-		defer ao.close()
-		r.out = ao
+		if bo, ok := out.(batchOutput); ok && !opts.Live {
+			ao := newAsyncOutput(bo, !opts.NoChatLines)
+			defer ao.close()
+			r.out = ao
+		} else {
+			r.out = chatOutput{decode.NewChatReader(out, !opts.NoChatLines), out}
+		}
 	}
 	r.dec = decode.NewDecoder(cfg, r)
 	r.asm = reassembly.New(r, reassembly.Options{ServerPorts: opts.Ports})
