@@ -95,8 +95,10 @@ type Decoder struct {
 	// Data call, for any connection (stream.go).
 	msg []byte
 	// freeBufs are message buffers of finished messages, for the next
-	// message that comes over several Data calls (stream.go).
+	// message that comes over several Data calls (stream.go); bigBuf is
+	// one large one.
 	freeBufs [][]byte
+	bigBuf   []byte
 }
 
 // maxFreeBufs bounds Decoder.freeBufs: enough for the messages in
@@ -114,13 +116,39 @@ func (d *Decoder) getBuf() []byte {
 	return nil
 }
 
-// putBuf keeps b for reuse, unless it is large (after a big message) or
-// enough are kept already.
+// putBuf keeps b for reuse, unless enough are kept already. One large
+// buffer (after a big message) is kept apart, for the next big message.
 func (d *Decoder) putBuf(b []byte) {
-	if cap(b) == 0 || cap(b) > keepBuffer || len(d.freeBufs) >= maxFreeBufs {
-		return
+	switch {
+	case cap(b) > keepBuffer:
+		if cap(b) <= maxBigBuffer && cap(b) > cap(d.bigBuf) {
+			d.bigBuf = b[:0]
+		}
+	case cap(b) > 0 && len(d.freeBufs) < maxFreeBufs:
+		d.freeBufs = append(d.freeBufs, b[:0])
 	}
-	d.freeBufs = append(d.freeBufs, b[:0])
+}
+
+// maxBigBuffer bounds Decoder.bigBuf.
+const maxBigBuffer = 4 << 20
+
+// growBuf returns buf, a message's buffer, with room for n more bytes, and
+// never more than limit in all. A buffer growing past keepBuffer takes the
+// kept big one if that is large enough: a message of a few hundred KB
+// would otherwise cost allocations of twice its size as it doubles its way
+// up, every time.
+func (d *Decoder) growBuf(buf []byte, n, limit int) []byte {
+	need := len(buf) + n
+	if need <= cap(buf) {
+		return buf
+	}
+	if need > keepBuffer && need <= cap(d.bigBuf) {
+		big := append(d.bigBuf, buf...)
+		d.bigBuf = nil
+		d.putBuf(buf)
+		return big
+	}
+	return growCapped(buf, n, limit)
 }
 
 // maxFreeInflaters bounds Decoder.free.

@@ -223,7 +223,7 @@ func (w *wsDir) payload(p []byte) {
 	if w.buf == nil {
 		w.buf = w.c.d.getBuf()
 	}
-	w.buf = append(growCapped(w.buf, len(p), limit), p...)
+	w.buf = append(w.c.d.growBuf(w.buf, len(p), limit), p...)
 	if w.h.masked {
 		w.pos = Mask(w.h.key, w.pos, w.buf[start:])
 	}

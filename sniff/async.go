@@ -42,7 +42,12 @@ const (
 	// maxKept is the largest arena or output buffer a recycled batch
 	// keeps; a bigger one (grown for a huge message) is dropped so that
 	// one message does not pin its memory for the rest of the run.
-	maxKept = 1 << 20
+	maxKept = 2 << 20
+	// outBytes is a batch's first output buffer: NDJSON of chat traffic
+	// takes about three times the payload bytes (escaped text, then the
+	// chat JSON), and a buffer that must double its way up is garbage
+	// the collector then spends a core on.
+	outBytes = 3 * batchBytes
 )
 
 // batchOutput is an Output that can format events without writing them,
@@ -115,6 +120,7 @@ func newAsyncOutput(out batchOutput, chatLines bool) *asyncOutput {
 			events:    make([]decode.Event, 0, batchEvents),
 			spans:     make([]batchSpan, 0, batchEvents),
 			arena:     make([]byte, 0, batchBytes),
+			out:       make([]byte, 0, outBytes),
 			formatted: make(chan struct{}, 1),
 		}
 	}
@@ -212,7 +218,7 @@ func (a *asyncOutput) recycle(b *eventBatch) {
 		b.chat = nil
 	}
 	if cap(b.out) > maxKept {
-		b.out = nil
+		b.out = make([]byte, 0, outBytes)
 	}
 	b.arena, b.flush, b.ack = b.arena[:0], false, false
 	a.free <- b
