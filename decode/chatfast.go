@@ -3,6 +3,7 @@ package decode
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"unicode"
 	"unicode/utf16"
@@ -232,35 +233,26 @@ func (s *compactor) str() bool {
 	p := s.p
 	i := s.i + 1
 	for {
+		i = plainRun(p, i)
 		if i >= len(p) {
 			return false
 		}
-		switch c := p[i]; {
-		case c >= 0x20 && c != '"' && c != '\\':
-			i = plainRun(p, i+1)
-		case c == '"':
+		switch p[i] {
+		case '"':
 			s.i = i + 1
 			return true
-		case c == '\\':
-			i++
-			if i >= len(p) {
+		case '\\':
+			if i+1 >= len(p) {
 				return false
 			}
-			if p[i] == 'u' {
-				if len(p)-i < 5 || hex4(p[i+1:i+5]) < 0 {
-					return false
-				}
-				i += 5
-				continue
-			}
-			switch p[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i++
+			switch p[i+1] {
 			case 'u':
-				if len(p)-i < 5 || hex4(p[i+1:i+5]) < 0 {
+				if len(p)-i < 6 || hex4(p[i+2:i+6]) < 0 {
 					return false
 				}
-				i += 5
+				i += 6
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
 			default:
 				return false
 			}
@@ -278,18 +270,21 @@ const (
 
 // plainRun returns the index of the first byte at or after i that ends a
 // run of ordinary string bytes: a quote, a backslash or a control
-// character (or len(p)). Eight bytes are checked at once, since chat
-// content makes up most of the bytes scanned.
+// character (or len(p)). Eight bytes are checked at once, and the first
+// that ends the run is found from the word's flags, since chat content
+// makes up most of the bytes scanned, and PHP's \uXXXX escapes make its
+// runs short.
 func plainRun(p []byte, i int) int {
 	for ; i+8 <= len(p); i += 8 {
 		w := binary.LittleEndian.Uint64(p[i:])
 		q := w ^ ('"' * swarOnes)
 		bs := w ^ ('\\' * swarOnes)
 		// A byte below 0x20, or equal to 0 after the XORs: the classic
-		// "has less than" and "has zero" tests, which never miss and never
-		// flag a word that has none.
-		if ((w-0x20*swarOnes)&^w|(q-swarOnes)&^q|(bs-swarOnes)&^bs)&swarHighs != 0 {
-			break
+		// "has less than" and "has zero" tests, which never miss and
+		// never flag a word that has none. Bytes above the lowest flagged
+		// one may be flagged by a borrow; the lowest is exact.
+		if m := ((w-0x20*swarOnes)&^w | (q-swarOnes)&^q | (bs-swarOnes)&^bs) & swarHighs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
 	for ; i < len(p); i++ {
