@@ -157,10 +157,20 @@ func TestChatReaderDeferred(t *testing.T) {
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			want, _ := decodeCapture(t, path, Config{})
-			for _, lines := range []bool{true, false} {
-				got, _ := decodeCaptureVia(t, path, Config{DeferChat: true}, func(s Sink) Sink { return NewChatReader(s, lines) })
+			for _, tc := range []struct {
+				name  string
+				lines bool
+				via   func(Sink) Sink
+			}{
+				{"lines", true, func(s Sink) Sink { return NewChatReader(s, true) }},
+				{"no lines", false, func(s Sink) Sink { return NewChatReader(s, false) }},
+				{"parsers and Line", true, func(s Sink) Sink { return splitChat(s, true) }},
+				{"parsers without lines", false, func(s Sink) Sink { return splitChat(s, false) }},
+			} {
+				lines := tc.lines
+				got, _ := decodeCaptureVia(t, path, Config{DeferChat: true}, tc.via)
 				if len(got) != len(want) {
-					t.Fatalf("lines=%v: %d events, want %d", lines, len(got), len(want))
+					t.Fatalf("%s: %d events, want %d", tc.name, len(got), len(want))
 				}
 				chats := 0
 				for i := range want {
@@ -172,7 +182,7 @@ func TestChatReaderDeferred(t *testing.T) {
 						chats++
 					}
 					if !reflect.DeepEqual(got[i], w) {
-						t.Errorf("lines=%v: event %d\n got %s %q\nwant %s %q", lines, i, describe(&got[i]), got[i].ChatLine, describe(&w), w.ChatLine)
+						t.Errorf("%s: event %d\n got %s %q\nwant %s %q", tc.name, i, describe(&got[i]), got[i].ChatLine, describe(&w), w.ChatLine)
 					}
 				}
 				if chats == 0 {
@@ -181,6 +191,21 @@ func TestChatReaderDeferred(t *testing.T) {
 			}
 		})
 	}
+}
+
+// splitChat is a ChatReader's work split as sniff splits it: two
+// ChatParsers taking turns, then Line.
+func splitChat(next Sink, lines bool) Sink {
+	r := NewChatReader(nil, lines)
+	parsers := []*ChatParser{NewChatParser(lines), NewChatParser(lines)}
+	var pc ParsedChat
+	n := 0
+	return SinkFunc(func(e *Event) {
+		parsers[n%2].Parse(e, &pc)
+		n++
+		r.Line(e, &pc)
+		next.Event(e)
+	})
 }
 
 // TestCapturesMidstream decodes the captures with their first packets cut

@@ -49,93 +49,119 @@ type chatConn struct {
 	id     string    // its uid or client_id, once the server told it
 }
 
-// chatReader is the chat layer: the names learned per server and reusable
-// buffers. A Decoder has one when it reads chat itself, a ChatReader when
-// chat is read later in the pipeline. Either way text messages reach it in
-// capture order, so names are learned in the same order and lines are the
-// same.
-type chatReader struct {
-	// noLines skips the human lines, and with them the decoding of the
-	// chat fields: only the compacted JSON is wanted (NDJSON output).
-	noLines bool
+// The chat layer works in two steps. Parsing (chatParser.parse) compacts
+// the JSON and decodes the chat fields; it needs no state but scratch
+// buffers, so several parsers may work on different messages at once.
+// Naming (chatNames.line) learns names and writes the human line; it keeps
+// what servers announced, so it sees the messages one by one, in capture
+// order, and lines come out the same however the parsing was spread.
+
+// chatNames is the chat layer's state: the names learned per server.
+type chatNames struct {
 	// names holds the chat names learned per server (ip:port).
 	names map[netip.AddrPort]*nameBook
-	chatScratch
+	buf   []byte // scratch for the line
 }
 
-// chatScratch is the chat layer's reusable state.
-type chatScratch struct {
+// chatParser is the chat layer's stateless step, with its scratch.
+type chatParser struct {
+	// noLines skips decoding the chat fields, which only the human lines
+	// need: only the compacted JSON is wanted (NDJSON output).
+	noLines bool
 	compact bytes.Buffer
 	fast    []byte   // fastCompact's output
 	fields  []member // the members of its top-level object
 	fs      fastState
-	// listFast says that fs.list holds the client_list of the message
-	// chatLine is reading.
-	listFast bool
-	msg      chat.Message
-	line     []byte
 }
 
-// chatMessage reads a text payload as chat. It returns the payload's JSON
-// object compacted (nil when the payload is not one; valid until the next
-// message), and its human line ("" when it is no chat message known).
-func (r *chatReader) message(cc *chatConn, p []byte, fromClient bool) (js []byte, line string) {
+// ParsedChat is a text message read as chat, waiting for its line: what a
+// ChatParser hands to ChatReader.Line. Its zero value is "not chat".
+type ParsedChat struct {
+	known bool // msg holds a chat message (it may still have no line)
+	msg   chat.Message
+	list  []listedUser // a room login's client_list, in the order written
+}
+
+// parse reads a text payload as chat into pc. It returns the payload's JSON
+// object compacted: nil when the payload is not one, p itself when there
+// was nothing to compact, else valid until the next call.
+func (r *chatParser) parse(p []byte, pc *ParsedChat) (js []byte) {
+	pc.known, pc.msg, pc.list = false, chat.Message{}, pc.list[:0]
 	i := 0
 	for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n') {
 		i++
 	}
 	if i == len(p) || p[i] != '{' {
-		return nil, ""
+		return nil
 	}
-	cs := &r.chatScratch
-	if r.noLines {
-		js, same, ok := fastCompactFields(cs.fast[:0], p, nil)
-		if !ok {
-			cs.compact.Reset()
-			if json.Compact(&cs.compact, p) != nil {
-				return nil, ""
-			}
-			return cs.compact.Bytes(), ""
-		}
-		if !same {
-			cs.fast = js
-		}
-		return js, ""
+	var fields *[]member
+	if !r.noLines {
+		fields = &r.fields
 	}
 	// The fast path first (chatfast.go); encoding/json decides whatever it
 	// is unsure of, so the result is the same either way.
-	js, same, ok := fastCompactFields(cs.fast[:0], p, &cs.fields)
+	js, same, ok := fastCompactFields(r.fast[:0], p, fields)
 	if ok && !same {
-		cs.fast = js // a compacted copy: keep the buffer for the next one
+		r.fast = js // a compacted copy: keep the buffer for the next one
 	}
 	if !ok {
-		cs.fields = cs.fields[:0]
-		cs.compact.Reset()
-		if json.Compact(&cs.compact, p) != nil {
-			return nil, ""
+		r.fields = r.fields[:0]
+		r.compact.Reset()
+		if json.Compact(&r.compact, p) != nil {
+			return nil
 		}
-		js = cs.compact.Bytes()
+		js = r.compact.Bytes()
 	}
-	cs.msg = chat.Message{}
-	if ok && fastMessage(js, cs.fields, &cs.msg, &cs.fs) {
-		cs.listFast = true
-		line = r.line(cc, &cs.msg, js, fromClient)
-		cs.listFast = false
-		return js, line
+	if r.noLines {
+		return js
 	}
-	cs.msg = chat.Message{}
-	if json.Unmarshal(js, &cs.msg) != nil {
+	if ok && fastMessage(js, r.fields, &pc.msg, &r.fs) {
+		pc.known = true
+		pc.list = append(pc.list, r.fs.list...)
+		return js
+	}
+	pc.msg = chat.Message{}
+	if json.Unmarshal(js, &pc.msg) != nil {
 		// A chat type with a field of the wrong kind: shown as JSON only.
-		return js, ""
+		return js
 	}
-	return js, r.line(cc, &cs.msg, js, fromClient)
+	pc.known = true
+	if pc.msg.Type == chat.TypeLogin && pc.msg.ClientID != "" {
+		pc.list = append(pc.list, orderedClientList(js)...)
+	}
+	return js
 }
 
-// line builds the human line of m, learning names on the way.
-func (r *chatReader) line(c *chatConn, m *chat.Message, js []byte, fromClient bool) string {
-	cs := &r.chatScratch
-	b := cs.line[:0]
-	defer func() { cs.line = b[:0] }()
+// chatReader is both steps at once, for a Decoder that reads chat itself
+// and for ChatReader.Event.
+type chatReader struct {
+	chatParser
+	chatNames
+	pc ParsedChat
+}
+
+// message reads a text payload as chat. It returns the payload's JSON
+// object compacted (nil when the payload is not one; valid until the next
+// message), and its human line ("" when it is no chat message known, or
+// lines are not wanted).
+func (r *chatReader) message(cc *chatConn, p []byte, fromClient bool) (js []byte, line string) {
+	js = r.parse(p, &r.pc)
+	return js, r.lineOf(cc, &r.pc, fromClient)
+}
+
+// lineOf is line for a parsed message, "" when it is none.
+func (r *chatNames) lineOf(c *chatConn, pc *ParsedChat, fromClient bool) string {
+	if !pc.known {
+		return ""
+	}
+	return r.line(c, &pc.msg, pc.list, fromClient)
+}
+
+// line builds the human line of m, learning names on the way; list is a
+// room login's client_list.
+func (r *chatNames) line(c *chatConn, m *chat.Message, list []listedUser, fromClient bool) string {
+	b := r.buf[:0]
+	defer func() { r.buf = b[:0] }()
 	book := r.book(c)
 	switch m.Type {
 	case chat.TypePing, chat.TypePong:
@@ -169,10 +195,6 @@ func (r *chatReader) line(c *chatConn, m *chat.Message, js []byte, fromClient bo
 			b = append(b, ')')
 		case m.ClientID != "":
 			book.learn(m.ClientID, m.ClientName)
-			list := cs.fs.list // read by fastMessage
-			if !cs.listFast {
-				list = orderedClientList(js)
-			}
 			for _, u := range list {
 				book.learn(u.id, u.name)
 			}
@@ -283,7 +305,7 @@ func appendUser(b []byte, name, id string) []byte {
 }
 
 // book returns the name book of the connection's server.
-func (r *chatReader) book(c *chatConn) *nameBook {
+func (r *chatNames) book(c *chatConn) *nameBook {
 	if c.book != nil {
 		return c.book
 	}
@@ -303,7 +325,7 @@ func (r *chatReader) book(c *chatConn) *nameBook {
 }
 
 // nameOf returns the name known for id, or "".
-func (r *chatReader) nameOf(c *chatConn, id string) string {
+func (r *chatNames) nameOf(c *chatConn, id string) string {
 	if n := r.book(c).names[id]; n != "" {
 		return n
 	}
@@ -314,7 +336,7 @@ func (r *chatReader) nameOf(c *chatConn, id string) string {
 }
 
 // uidName names a uid-protocol user: its name, or "uid N".
-func (r *chatReader) uidName(c *chatConn, uid string) string {
+func (r *chatNames) uidName(c *chatConn, uid string) string {
 	switch {
 	case uid == chat.ToAll:
 		return chat.ToAll
@@ -328,7 +350,7 @@ func (r *chatReader) uidName(c *chatConn, uid string) string {
 }
 
 // clientName names a room-protocol user: its name, or "client ID".
-func (r *chatReader) clientName(c *chatConn, id string) string {
+func (r *chatNames) clientName(c *chatConn, id string) string {
 	switch {
 	case id == chat.ToAll:
 		return chat.ToAll
@@ -343,7 +365,7 @@ func (r *chatReader) clientName(c *chatConn, id string) string {
 
 // selfName is the sender of a client's say: the name it logged in with,
 // "?" when its login was not seen.
-func (r *chatReader) selfName(c *chatConn) string {
+func (r *chatNames) selfName(c *chatConn) string {
 	if c.name != "" {
 		return c.name
 	}

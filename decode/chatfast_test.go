@@ -185,7 +185,8 @@ func BenchmarkChatParse(b *testing.B) {
 	p := []byte(`{"type":"say","from_client_id":"7f00000108fd00000001","from_client_name":"alice","to_client_id":"all","content":"hello everyone, this is a message of ordinary length \u4f60\u597d","time":"2026-11-24 18:42:37"}`)
 	for _, lines := range []bool{true, false} {
 		b.Run(fmt.Sprintf("lines=%v", lines), func(b *testing.B) {
-			r := &chatReader{noLines: !lines}
+			r := &chatReader{}
+			r.noLines = !lines
 			cc := &chatConn{server: testServer}
 			b.SetBytes(int64(len(p)))
 			b.ReportAllocs()

@@ -7,8 +7,13 @@ package decode
 // one Decoder's events, in order; it then fills them exactly as the Decoder
 // itself would have. Like a Decoder it is not safe for concurrent use, but
 // it may run on another goroutine than the Decoder's.
+//
+// Its work may also be split: ChatParsers, one per goroutine, parse the
+// messages in any order (most of the work), and the ChatReader's Line
+// names them in order.
 type ChatReader struct {
 	next  Sink
+	lines bool
 	chat  chatReader
 	conns map[uint64]*chatConn // by Event.ConnID, until the close event
 }
@@ -19,29 +24,81 @@ type ChatReader struct {
 // connection that is still open only forgets its own user's name.
 const maxChatConns = 1 << 16
 
-// NewChatReader returns a ChatReader sending events on to next. With lines
-// false it only fills Chat, the compacted JSON, and leaves ChatLine empty:
-// the human line needs every field decoded, which NDJSON output does not
-// print.
+// NewChatReader returns a ChatReader sending events on to next (which may
+// be nil when only Line is used). With lines false it only fills Chat, the
+// compacted JSON, and leaves ChatLine empty: the human line needs every
+// field decoded, which NDJSON output does not print.
 func NewChatReader(next Sink, lines bool) *ChatReader {
-	return &ChatReader{next: next, chat: chatReader{noLines: !lines}, conns: make(map[uint64]*chatConn)}
+	r := &ChatReader{next: next, lines: lines, conns: make(map[uint64]*chatConn)}
+	r.chat.noLines = !lines
+	return r
+}
+
+// isChatCandidate reports whether e is a message the chat layer reads: a
+// whole text message, valid UTF-8, not read yet.
+func isChatCandidate(e *Event) bool {
+	return e.Kind == KindMessage && e.Opcode == OpText && e.PayloadIsText && !e.Truncated && e.Chat == nil
 }
 
 // Event reads e as chat when it is a whole text message and passes it on.
 func (r *ChatReader) Event(e *Event) {
-	switch {
-	case e.Kind == KindMessage && e.Opcode == OpText && e.PayloadIsText && !e.Truncated && e.Chat == nil:
-		cc := r.conns[e.ConnID]
-		if cc == nil {
-			if len(r.conns) >= maxChatConns {
-				clear(r.conns)
-			}
-			cc = &chatConn{server: e.Server}
-			r.conns[e.ConnID] = cc
-		}
-		e.Chat, e.ChatLine = r.chat.message(cc, e.Payload, e.FromClient)
-	case e.Kind == KindClose:
+	if isChatCandidate(e) {
+		e.Chat = r.chat.parse(e.Payload, &r.chat.pc)
+		r.name(e, &r.chat.pc)
+	} else if e.Kind == KindClose {
 		delete(r.conns, e.ConnID)
 	}
 	r.next.Event(e)
+}
+
+// Line is Event's second step, for an event that a ChatParser has parsed
+// into pc: it fills in e.ChatLine (when lines are wanted), learning names
+// on the way. It must be called for every event, in order, as Event would
+// be; it does not call next.
+func (r *ChatReader) Line(e *Event, pc *ParsedChat) {
+	if e.Kind == KindClose {
+		delete(r.conns, e.ConnID)
+		return
+	}
+	if e.Kind == KindMessage && e.Opcode == OpText {
+		r.name(e, pc)
+	}
+}
+
+func (r *ChatReader) name(e *Event, pc *ParsedChat) {
+	if !r.lines || !pc.known {
+		return
+	}
+	cc := r.conns[e.ConnID]
+	if cc == nil {
+		if len(r.conns) >= maxChatConns {
+			clear(r.conns)
+		}
+		cc = &chatConn{server: e.Server}
+		r.conns[e.ConnID] = cc
+	}
+	e.ChatLine = r.chat.lineOf(cc, pc, e.FromClient)
+}
+
+// ChatParser is the stateless part of a ChatReader's work: several, one
+// per goroutine, may parse the messages of one capture in any order.
+type ChatParser struct {
+	p chatParser
+}
+
+// NewChatParser returns a parser for a ChatReader made with the same lines.
+func NewChatParser(lines bool) *ChatParser {
+	return &ChatParser{p: chatParser{noLines: !lines}}
+}
+
+// Parse reads e as chat when it is a whole text message: it sets e.Chat
+// (which is e.Payload itself when the JSON had nothing to compact, and is
+// otherwise valid until the next Parse) and fills pc for ChatReader.Line.
+// Other events get a pc that says "not chat".
+func (p *ChatParser) Parse(e *Event, pc *ParsedChat) {
+	if !isChatCandidate(e) {
+		pc.known = false
+		return
+	}
+	e.Chat = p.p.parse(e.Payload, pc)
 }

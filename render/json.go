@@ -1,16 +1,9 @@
 package render
 
 import (
-	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
-
-// scratchPool holds appendJSON's string decoding buffers; one above
-// maxPooledScratch (a huge message's) is left to the garbage collector.
-var scratchPool = sync.Pool{New: func() any { return new([]byte) }}
-
-const maxPooledScratch = 64 << 10
 
 // appendJSON pretty-prints src, a JSON value, with each token coloured.
 // Strings are shown decoded (PHP's "\u732a\u732a" reads 猪猪, "\/" reads /)
@@ -18,16 +11,7 @@ const maxPooledScratch = 64 << 10
 // one line. src that is not well-formed is shown as far as it scans and then
 // as escaped text, never trusted.
 func appendJSON(dst, src []byte, sc *Scheme, prefix, indent string) []byte {
-	// The decoding buffer is reused across calls: a fresh one per call was
-	// every allocation of the conversation view.
-	sp := scratchPool.Get().(*[]byte)
-	p := jsonPrinter{dst: dst, src: src, sc: sc, prefix: prefix, indent: indent, scratch: (*sp)[:0]}
-	defer func() {
-		if cap(p.scratch) <= maxPooledScratch {
-			*sp = p.scratch[:0]
-			scratchPool.Put(sp)
-		}
-	}()
+	p := jsonPrinter{dst: dst, src: src, sc: sc, prefix: prefix, indent: indent}
 	p.value()
 	if p.pos < len(src) {
 		p.dst = appendEscaped(p.dst, src[p.pos:])
@@ -40,7 +24,6 @@ type jsonPrinter struct {
 	pos, depth     int
 	sc             *Scheme
 	prefix, indent string
-	scratch        []byte
 }
 
 func (p *jsonPrinter) skipSpace() {
@@ -163,100 +146,164 @@ func (p *jsonPrinter) container(open byte) bool {
 
 // str prints the string at pos, decoded and escaped, in sp's colour.
 func (p *jsonPrinter) str(sp span) bool {
-	end, ok := decodeJSONString(p.src, p.pos, p.scratch[:0])
+	dst, next, ok := appendShownString(p.dst, p.src, p.pos, sp, p.sc)
 	if !ok {
 		return false
 	}
-	p.scratch = end.decoded
-	p.pos = end.next
-	shown, cut := cutText(p.scratch, maxShownText)
-	p.dst = append(p.dst, sp.on...)
-	p.dst = append(p.dst, '"')
-	p.dst = appendQuotedContent(p.dst, shown)
-	p.dst = append(p.dst, '"')
-	p.dst = append(p.dst, sp.off...)
-	if cut {
-		p.dst = appendCutMark(p.dst, len(p.scratch), p.sc)
-	}
+	p.dst, p.pos = dst, next
 	return true
 }
 
-// appendQuotedContent escapes decoded string content for display between
-// double quotes: quotes and backslashes as in JSON, the rest as appendEscaped.
-func appendQuotedContent(dst, s []byte) []byte {
-	start := 0
-	for i, c := range s {
-		if c == '"' || c == '\\' {
-			dst = appendEscaped(dst, s[start:i])
-			dst = append(dst, '\\', c)
-			start = i + 1
-		}
-	}
-	return appendEscaped(dst, s[start:])
-}
-
-type decodedString struct {
-	decoded []byte
-	next    int // index after the closing quote
-}
-
-// decodeJSONString decodes the JSON string starting at src[pos] (a quote)
-// into buf.
-func decodeJSONString(src []byte, pos int, buf []byte) (decodedString, bool) {
+// appendShownString writes the JSON string starting at src[pos] (a quote)
+// as the views show it: decoded (PHP's "\u732a\u732a" reads 猪猪, "\/"
+// reads /), cut after maxShownText decoded bytes with a mark saying how
+// many there were, and escaped for the terminal (quotes and backslashes as
+// in JSON, the rest as appendEscaped), between quotes in sp's colour. It
+// returns the index after the closing quote; ok is false, and dst is given
+// back as it was, when the string is not well-formed.
+//
+// Decoding, cutting and escaping are one pass: chat content is most of the
+// bytes shown, and three passes over it (with a buffer for the decoded
+// text) were most of the conversation view's time.
+func appendShownString(dst, src []byte, pos int, sp span, sc *Scheme) (_ []byte, next int, ok bool) {
+	start := len(dst)
+	dst = append(dst, sp.on...)
+	dst = append(dst, '"')
+	w := shownWriter{dst: dst}
 	i := pos + 1
-	for i < len(src) {
+	for {
+		if i >= len(src) {
+			return dst[:start], pos, false
+		}
 		c := src[i]
 		switch {
 		case c == '"':
-			return decodedString{decoded: buf, next: i + 1}, true
-		case c != '\\':
-			// Copy the run up to the next quote or escape at once.
+			dst = append(w.dst, '"')
+			dst = append(dst, sp.off...)
+			if w.cut {
+				dst = appendCutMark(dst, w.total, sc)
+			}
+			return dst, i + 1, true
+		case c >= 0x20 && c < 0x7f && c != '\\':
+			// A run of printable ASCII, shown as it is.
 			j := i + 1
-			for j < len(src) && src[j] != '"' && src[j] != '\\' {
+			for j < len(src) && src[j] >= 0x20 && src[j] < 0x7f && src[j] != '"' && src[j] != '\\' {
 				j++
 			}
-			buf = append(buf, src[i:j]...)
+			w.ascii(src[i:j])
 			i = j
-			continue
-		}
-		if i+1 >= len(src) {
-			return decodedString{}, false
-		}
-		e := src[i+1]
-		i += 2
-		switch e {
-		case '"', '\\', '/':
-			buf = append(buf, e)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
-		case 'u':
-			r, ok := hex4(src, i)
-			if !ok {
-				return decodedString{}, false
+		case c == '\\':
+			if i+1 >= len(src) {
+				return dst[:start], pos, false
 			}
-			i += 4
-			if utf16.IsSurrogate(r) {
-				if r2, ok := hex4(src, i+2); ok && i+1 < len(src) && src[i] == '\\' && src[i+1] == 'u' {
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						r = dec
-						i += 6
+			e := src[i+1]
+			i += 2
+			switch e {
+			case '"', '\\', '/':
+				w.rune(rune(e))
+			case 'b':
+				w.rune('\b')
+			case 'f':
+				w.rune('\f')
+			case 'n':
+				w.rune('\n')
+			case 'r':
+				w.rune('\r')
+			case 't':
+				w.rune('\t')
+			case 'u':
+				r, ok := hex4(src, i)
+				if !ok {
+					return dst[:start], pos, false
+				}
+				i += 4
+				if utf16.IsSurrogate(r) {
+					r2, ok := hex4(src, i+2)
+					if ok && src[i] == '\\' && src[i+1] == 'u' {
+						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+							r = dec
+							i += 6
+						}
+					}
+					if utf16.IsSurrogate(r) {
+						r = utf8.RuneError // a lone half, as utf8.AppendRune writes it
 					}
 				}
+				w.rune(r)
+			default:
+				return dst[:start], pos, false
 			}
-			buf = utf8.AppendRune(buf, r)
+		case c < utf8.RuneSelf:
+			w.rune(rune(c)) // a control or DEL, raw in the string
+			i++
 		default:
-			return decodedString{}, false
+			r, size := utf8.DecodeRune(src[i:])
+			if r == utf8.RuneError && size == 1 {
+				w.invalid(c)
+			} else {
+				w.rune(r)
+			}
+			i += size
 		}
 	}
-	return decodedString{}, false
+}
+
+// shownWriter writes decoded string content for appendShownString,
+// counting decoded bytes: past maxShownText it writes no more.
+type shownWriter struct {
+	dst          []byte
+	shown, total int // decoded bytes written, and met
+	cut          bool
+}
+
+// room reports whether n more decoded bytes may be written.
+func (w *shownWriter) room(n int) bool {
+	w.total += n
+	if w.cut || w.shown+n > maxShownText {
+		w.cut = true
+		return false
+	}
+	w.shown += n
+	return true
+}
+
+// ascii writes printable ASCII other than the quote and the backslash.
+func (w *shownWriter) ascii(s []byte) {
+	if n := maxShownText - w.shown; !w.cut && len(s) > n {
+		w.dst = append(w.dst, s[:n]...)
+		w.shown += n
+		w.total += len(s)
+		w.cut = true
+		return
+	}
+	if w.room(len(s)) {
+		w.dst = append(w.dst, s...)
+	}
+}
+
+func (w *shownWriter) rune(r rune) {
+	if !w.room(utf8.RuneLen(r)) {
+		return
+	}
+	switch {
+	case r == '"' || r == '\\':
+		w.dst = append(w.dst, '\\', byte(r))
+	case r >= 0x20 && r < 0x7f:
+		w.dst = append(w.dst, byte(r))
+	case r < utf8.RuneSelf:
+		w.dst = appendControl(w.dst, r)
+	case unsafeRune(r):
+		w.dst = appendUnicodeEscape(w.dst, r)
+	default:
+		w.dst = utf8.AppendRune(w.dst, r)
+	}
+}
+
+// invalid writes a byte that is not UTF-8.
+func (w *shownWriter) invalid(c byte) {
+	if w.room(1) {
+		w.dst = append(w.dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
+	}
 }
 
 func hex4(src []byte, i int) (rune, bool) {

@@ -8,26 +8,28 @@ import (
 
 // Reading a file on every core. The main loop (capture decoding,
 // reassembly, WebSocket decoding) copies each event into a batch; the
-// batches then go through three more stages, each one goroutine or a fixed
-// pool, never one per stream:
+// batches then go through four more stages, each one goroutine or a pool
+// of one per core, never one per stream:
 //
-//   - chat: one goroutine runs the ChatReader over the batches in order
-//     (it learns names as it goes, so it cannot be split), filling in each
-//     message's chat JSON and human line;
-//   - format: a pool of formatters, one per core, turns whole batches into
-//     output bytes; formatting is a pure function of the event
-//     (render.Text.AppendEvent, render.NDJSON.AppendEvent), so batches may
-//     be formatted out of order and at once;
+//   - parse: a pool of ChatParsers compacts and decodes the chat JSON of
+//     whole batches, in any order and at once (it needs no state);
+//   - name: one goroutine runs ChatReader.Line over the batches in order,
+//     learning names as it goes and writing each message's human line
+//     (cheap, but it cannot be split);
+//   - format: a pool turns whole batches into output bytes; formatting is
+//     a pure function of the event (render.Text.AppendEvent,
+//     render.NDJSON.AppendEvent), so batches may be formatted out of order
+//     and at once;
 //   - write: one goroutine writes the formatted batches in the order they
 //     were sent.
 //
 // On chat traffic reading the JSON and formatting it (escaping every
-// payload into NDJSON, decoding \uXXXX text for the conversation) is more
-// than half the work, so the stages keep two cores busy where one loop kept
-// one. The output is byte for byte what the synchronous path writes.
+// payload into NDJSON, decoding \uXXXX text for the conversation) is most
+// of the work, so the stages keep every core busy where one loop kept one.
+// The output is byte for byte what the synchronous path writes.
 //
 // Live capture keeps the synchronous path: it flushes after every packet,
-// and handing each packet's events through four goroutines would only add
+// and handing each packet's events through five goroutines would only add
 // latency.
 
 const (
@@ -71,8 +73,11 @@ type eventBatch struct {
 	arena  []byte // payloads, copied by the main loop
 	chat   []byte // chat JSON, copied by the chat stage unless it is the payload
 	out    []byte // the formatted events
-	// formatted gets a value when out is ready.
-	formatted chan struct{}
+	// chats are the events' parsed chat, by index.
+	chats []decode.ParsedChat
+	// parsed and formatted get a value when the parse and format stages
+	// are done with the batch.
+	parsed, formatted chan struct{}
 	flush     bool // after writing, flush the output and answer on flushed
 	ack       bool // after writing, answer on flushed (with nil)
 }
@@ -87,13 +92,17 @@ type batchSpan struct {
 // asyncOutput is an Output that reads chat, formats and writes on other
 // goroutines.
 type asyncOutput struct {
-	out    batchOutput
-	chat   *decode.ChatReader
-	cur    *eventBatch
-	free   chan *eventBatch
-	toChat chan *eventBatch
-	toFmt  chan *eventBatch
-	toW    chan *eventBatch
+	out   batchOutput
+	chat  *decode.ChatReader
+	lines bool
+	cur   *eventBatch
+	free  chan *eventBatch
+	// toParse and toName get every batch, in order; toFmt and toW get
+	// them from the name stage.
+	toParse chan *eventBatch
+	toName  chan *eventBatch
+	toFmt   chan *eventBatch
+	toW     chan *eventBatch
 	// flushed answers a batch marked flush or ack.
 	flushed chan error
 	done    chan struct{}
@@ -105,11 +114,13 @@ type asyncOutput struct {
 // Events go through a ChatReader (lines or not, as chatLines says) and
 // then to out.
 func newAsyncOutput(out batchOutput, chatLines bool) *asyncOutput {
-	formatters := max(1, runtime.GOMAXPROCS(0))
+	workers := max(1, runtime.GOMAXPROCS(0))
 	a := &asyncOutput{
 		out:     out,
+		lines:   chatLines,
 		free:    make(chan *eventBatch, batchesInFlight),
-		toChat:  make(chan *eventBatch, batchesInFlight),
+		toParse: make(chan *eventBatch, batchesInFlight),
+		toName:  make(chan *eventBatch, batchesInFlight),
 		toFmt:   make(chan *eventBatch, batchesInFlight),
 		toW:     make(chan *eventBatch, batchesInFlight),
 		flushed: make(chan error),
@@ -121,29 +132,33 @@ func newAsyncOutput(out batchOutput, chatLines bool) *asyncOutput {
 			spans:     make([]batchSpan, 0, batchEvents),
 			arena:     make([]byte, 0, batchBytes),
 			out:       make([]byte, 0, outBytes),
+			chats:     make([]decode.ParsedChat, batchEvents),
+			parsed:    make(chan struct{}, 1),
 			formatted: make(chan struct{}, 1),
 		}
 	}
-	a.chat = decode.NewChatReader(decode.SinkFunc(func(*decode.Event) {}), chatLines)
-	go a.readChat()
-	for range formatters {
+	a.chat = decode.NewChatReader(nil, chatLines)
+	for range workers {
+		go a.parse()
 		go a.format()
 	}
+	go a.name()
 	go a.write()
 	return a
 }
 
-// readChat is the chat stage. Batches go on to the formatters and, in
-// order, to the writer.
-func (a *asyncOutput) readChat() {
-	defer close(a.toFmt)
-	defer close(a.toW)
-	for b := range a.toChat {
+// parse is one parser.
+func (a *asyncOutput) parse() {
+	p := decode.NewChatParser(a.lines)
+	for b := range a.toParse {
 		b.chat = b.chat[:0]
+		if len(b.chats) < len(b.events) {
+			b.chats = make([]decode.ParsedChat, len(b.events))
+		}
 		for i := range b.events {
 			e, s := &b.events[i], &b.spans[i]
 			b.setPayload(e, s)
-			a.chat.Event(e)
+			p.Parse(e, &b.chats[i])
 			switch {
 			case e.Chat == nil:
 			case len(e.Chat) == len(e.Payload) && len(e.Chat) > 0 && &e.Chat[0] == &e.Payload[0]:
@@ -153,6 +168,21 @@ func (a *asyncOutput) readChat() {
 				b.chat = append(b.chat, e.Chat...)
 			}
 			e.Chat = nil
+		}
+		b.parsed <- struct{}{}
+	}
+}
+
+// name is the name stage: it takes the batches in order, waits for each
+// to be parsed and writes the human lines. Batches go on to the formatters
+// and, in order, to the writer.
+func (a *asyncOutput) name() {
+	defer close(a.toFmt)
+	defer close(a.toW)
+	for b := range a.toName {
+		<-b.parsed
+		for i := range b.events {
+			a.chat.Line(&b.events[i], &b.chats[i])
 		}
 		a.toW <- b
 		a.toFmt <- b
@@ -256,7 +286,8 @@ func (a *asyncOutput) batch() *eventBatch {
 }
 
 func (a *asyncOutput) send() {
-	a.toChat <- a.cur
+	a.toName <- a.cur
+	a.toParse <- a.cur
 	a.cur = nil
 }
 
@@ -274,6 +305,7 @@ func (a *asyncOutput) close() {
 	if a.cur != nil && len(a.cur.events) > 0 {
 		a.send()
 	}
-	close(a.toChat)
+	close(a.toParse)
+	close(a.toName)
 	<-a.done
 }
