@@ -78,8 +78,8 @@ type eventBatch struct {
 	// parsed and formatted get a value when the parse and format stages
 	// are done with the batch.
 	parsed, formatted chan struct{}
-	flush     bool // after writing, flush the output and answer on flushed
-	ack       bool // after writing, answer on flushed (with nil)
+	flush             bool // after writing, flush the output and answer on flushed
+	ack               bool // after writing, answer on flushed (with nil)
 }
 
 // batchSpan is where an event's Payload and Chat sit in the arenas.
