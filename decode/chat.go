@@ -80,13 +80,17 @@ type ParsedChat struct {
 	known bool // msg holds a chat message (it may still have no line)
 	msg   chat.Message
 	list  []listedUser // a room login's client_list, in the order written
+	// content is msg's content, decoded here rather than into
+	// msg.Content: a buffer kept from message to message instead of a
+	// string the size of each.
+	content []byte
 }
 
 // parse reads a text payload as chat into pc. It returns the payload's JSON
 // object compacted: nil when the payload is not one, p itself when there
 // was nothing to compact, else valid until the next call.
 func (r *chatParser) parse(p []byte, pc *ParsedChat) (js []byte) {
-	pc.known, pc.msg, pc.list = false, chat.Message{}, pc.list[:0]
+	pc.known, pc.msg, pc.list, pc.content = false, chat.Message{}, pc.list[:0], pc.content[:0]
 	i := 0
 	for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n') {
 		i++
@@ -118,6 +122,9 @@ func (r *chatParser) parse(p []byte, pc *ParsedChat) (js []byte) {
 	if ok && fastMessage(js, r.fields, &pc.msg, &r.fs) {
 		pc.known = true
 		pc.list = append(pc.list, r.fs.list...)
+		if r.fs.content != nil {
+			pc.content = appendUnquoted(pc.content, r.fs.content)
+		}
 		return js
 	}
 	pc.msg = chat.Message{}
@@ -126,6 +133,7 @@ func (r *chatParser) parse(p []byte, pc *ParsedChat) (js []byte) {
 		return js
 	}
 	pc.known = true
+	pc.content = append(pc.content, pc.msg.Content...)
 	if pc.msg.Type == chat.TypeLogin && pc.msg.ClientID != "" {
 		pc.list = append(pc.list, orderedClientList(js)...)
 	}
@@ -154,12 +162,12 @@ func (r *chatNames) lineOf(c *chatConn, pc *ParsedChat, fromClient bool) string 
 	if !pc.known {
 		return ""
 	}
-	return r.line(c, &pc.msg, pc.list, fromClient)
+	return r.line(c, pc, fromClient)
 }
 
-// line builds the human line of m, learning names on the way; list is a
-// room login's client_list.
-func (r *chatNames) line(c *chatConn, m *chat.Message, list []listedUser, fromClient bool) string {
+// line builds the human line of pc's message, learning names on the way.
+func (r *chatNames) line(c *chatConn, pc *ParsedChat, fromClient bool) string {
+	m, list := &pc.msg, pc.list
 	b := r.buf[:0]
 	defer func() { r.buf = b[:0] }()
 	book := r.book(c)
@@ -252,7 +260,7 @@ func (r *chatNames) line(c *chatConn, m *chat.Message, list []listedUser, fromCl
 		b = append(b, " → "...)
 		b = append(b, to...)
 		b = append(b, ": "...)
-		b = append(b, m.Content...)
+		b = append(b, pc.content...)
 
 	case chat.TypeUserList:
 		if fromClient || m.UserList == nil {

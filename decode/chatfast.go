@@ -327,7 +327,7 @@ func fastMessage(js []byte, fields []member, m *chat.Message, fs *fastState) (ok
 	if len(js) < 2 || js[0] != '{' {
 		return false
 	}
-	fs.list = fs.list[:0]
+	fs.list, fs.content = fs.list[:0], nil
 	for _, f := range fields {
 		if !setField(m, js[f.k0:f.k1], js[f.v0:f.v1], fs) {
 			return false
@@ -403,10 +403,12 @@ func setField(m *chat.Message, key, val []byte, fs *fastState) bool {
 		return false
 	}
 	if dst == &m.Content {
-		*dst = unquote(val, &fs.unq) // seldom the same twice
-	} else {
-		*dst = fs.strings.intern(val, &fs.unq)
+		// Left quoted: the parser decodes it into its own buffer, which
+		// spares a string the size of the message.
+		fs.content = val
+		return true
 	}
+	*dst = fs.strings.intern(val, &fs.unq)
 	return true
 }
 
@@ -533,6 +535,9 @@ type fastState struct {
 	unq     []byte // unescaping scratch
 	strings internTable
 	list    []listedUser // the message's client_list, in order
+	// content is the message's content, still a quoted JSON string (nil
+	// when it had none): fastMessage leaves m.Content empty.
+	content []byte
 }
 
 // internTable maps quoted JSON strings to their text.
@@ -545,9 +550,26 @@ const (
 	maxInternedStrings = 4096
 )
 
+// appendUnquoted appends the text of q, a valid JSON string with its
+// quotes, as unquote decodes it.
+func appendUnquoted(b, q []byte) []byte {
+	s := q[1 : len(q)-1]
+	if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
+		return append(b, s...)
+	}
+	return appendUnescaped(b, s)
+}
+
 // unescape decodes s, the inside of a valid JSON string, into scratch.
 func unescape(s []byte, scratch *[]byte) []byte {
-	b := slices.Grow((*scratch)[:0], len(s)) // escapes only shrink
+	b := appendUnescaped((*scratch)[:0], s)
+	*scratch = b
+	return b
+}
+
+// appendUnescaped appends s, the inside of a valid JSON string, decoded.
+func appendUnescaped(b, s []byte) []byte {
+	b = slices.Grow(b, len(s)) // escapes only shrink
 	for i := 0; i < len(s); {
 		// A run of \uXXXX escapes of the Basic Multilingual Plane, as
 		// PHP writes any non-ASCII text, in a tight loop.
@@ -638,6 +660,5 @@ func unescape(s []byte, scratch *[]byte) []byte {
 			i += size
 		}
 	}
-	*scratch = b
 	return b
 }
