@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chatsniff/chatsniff/chat"
+	"github.com/chatsniff/chatsniff/internal/jsonstr"
 )
 
 // The chat layer's fast path. encoding/json's Compact and Unmarshal (with
@@ -295,29 +296,8 @@ func plainRun(p []byte, i int) int {
 	return i
 }
 
-// hexDigitVal maps a byte to its value as a hex digit, or -1.
-var hexDigitVal = func() (t [256]int8) {
-	for i := range t {
-		t[i] = -1
-	}
-	for i, c := range "0123456789abcdef" {
-		t[c] = int8(i)
-	}
-	for i, c := range "ABCDEF" {
-		t[c] = int8(10 + i)
-	}
-	return t
-}()
-
 // hex4 reads four hex digits, or returns -1.
-func hex4(b []byte) rune {
-	_ = b[3]
-	a, c, d, e := hexDigitVal[b[0]], hexDigitVal[b[1]], hexDigitVal[b[2]], hexDigitVal[b[3]]
-	if a|c|d|e < 0 {
-		return -1
-	}
-	return rune(a)<<12 | rune(c)<<8 | rune(d)<<4 | rune(e)
-}
+func hex4(b []byte) rune { return jsonstr.Hex4(b) }
 
 // fastMessage fills m from js, a JSON object compacted by
 // fastCompactFields with its members in fields, as json.Unmarshal(js, m)

@@ -3,6 +3,8 @@ package render
 import (
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/chatsniff/chatsniff/internal/jsonstr"
 )
 
 // appendJSON pretty-prints src, a JSON value, with each token coloured.
@@ -193,6 +195,22 @@ func appendShownString(dst, src []byte, pos int, sp span, sc *Scheme) (_ []byte,
 			w.ascii(src[i:j])
 			i = j
 		case c == '\\':
+			// A run of \uXXXX escapes of characters from U+0800 up that
+			// need no escaping, as PHP writes any Chinese or Japanese
+			// text, in a tight loop.
+			for i+6 <= len(src) && src[i] == '\\' && src[i+1] == 'u' {
+				r := jsonstr.Hex4(src[i+2:])
+				if r < 0x800 || (r >= 0xd800 && r < 0xe000) || unsafeRune(r) {
+					break // ASCII, two bytes, surrogates and the rest: below
+				}
+				i += 6
+				if w.room(3) {
+					w.dst = append(w.dst, 0xe0|byte(r>>12), 0x80|byte(r>>6)&0x3f, 0x80|byte(r)&0x3f)
+				}
+			}
+			if i >= len(src) || src[i] != '\\' {
+				continue
+			}
 			if i+1 >= len(src) {
 				return dst[:start], pos, false
 			}
@@ -306,23 +324,11 @@ func (w *shownWriter) invalid(c byte) {
 	}
 }
 
+// hex4 reads the four hex digits at src[i:].
 func hex4(src []byte, i int) (rune, bool) {
 	if i+4 > len(src) {
 		return 0, false
 	}
-	var r rune
-	for _, c := range src[i : i+4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
+	r := jsonstr.Hex4(src[i:])
+	return r, r >= 0
 }

@@ -1,0 +1,45 @@
+package jsonstr
+
+import (
+	"strconv"
+	"testing"
+)
+
+func TestHex4(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want rune
+	}{
+		{"0000", 0}, {"732a", 0x732a}, {"732A", 0x732a}, {"FFFF", 0xffff}, {"d83dx", 0xd83d},
+		{"00g0", -1}, {"-123", -1}, {" 123", -1}, {"12\x00f", -1}, {"+fff", -1},
+	} {
+		if got := Hex4([]byte(tc.in)); got != tc.want {
+			t.Errorf("Hex4(%q) = %#x, want %#x", tc.in, got, tc.want)
+		}
+	}
+}
+
+// FuzzHex4 checks Hex4 against strconv.ParseUint, which also takes only
+// hex digits (once signs and prefixes are ruled out).
+func FuzzHex4(f *testing.F) {
+	f.Add([]byte("732a"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) < 4 {
+			return
+		}
+		want := rune(-1)
+		if b[0] != '+' && b[0] != '-' && b[0] != '_' {
+			if v, err := strconv.ParseUint(string(b[:4]), 16, 16); err == nil {
+				want = rune(v)
+			}
+		}
+		for _, c := range b[:4] {
+			if c == '_' { // ParseUint takes underscores only with a base prefix; rule them out anyway
+				want = -1
+			}
+		}
+		if got := Hex4(b); got != want {
+			t.Fatalf("Hex4(%q) = %#x, want %#x", b[:4], got, want)
+		}
+	})
+}
