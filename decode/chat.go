@@ -74,6 +74,12 @@ type chatParser struct {
 	fs      fastState
 }
 
+// Bounds on what a ParsedChat keeps between messages.
+const (
+	maxKeptContent = 4 << 10
+	maxKeptList    = 256
+)
+
 // ParsedChat is a text message read as chat, waiting for its line: what a
 // ChatParser hands to ChatReader.Line. Its zero value is "not chat".
 type ParsedChat struct {
@@ -90,6 +96,11 @@ type ParsedChat struct {
 // object compacted: nil when the payload is not one, p itself when there
 // was nothing to compact, else valid until the next call.
 func (r *chatParser) parse(p []byte, pc *ParsedChat) (js []byte) {
+	if cap(pc.content) > maxKeptContent || cap(pc.list) > maxKeptList {
+		// A ParsedChat is reused for message after message (sniff keeps
+		// thousands): it does not keep what one long message grew.
+		pc.content, pc.list = nil, nil
+	}
 	pc.known, pc.msg, pc.list, pc.content = false, chat.Message{}, pc.list[:0], pc.content[:0]
 	i := 0
 	for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n') {

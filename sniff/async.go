@@ -35,8 +35,8 @@ import (
 const (
 	// batchEvents and batchBytes bound one batch; an event with more
 	// bytes than batchBytes gets a batch of its own.
-	batchEvents = 512
-	batchBytes  = 256 << 10
+	batchEvents = 256
+	batchBytes  = 128 << 10
 	// batchesInFlight bounds the batches between the main loop and the
 	// writer, and so the memory the handoff holds (a few MB, more while
 	// huge messages pass), and how far the main loop runs ahead.
