@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
@@ -92,5 +93,29 @@ func checkJSONString(t *testing.T, s string) {
 	}
 	if got := string(appendJSONString(nil, s)); got != w {
 		t.Errorf("appendJSONString(%q) = %s, want %s", s, got, w)
+	}
+}
+
+// TestTimeFormats checks the hand-written time writers against the
+// layouts they stand for, over the range of years and zones.
+func TestTimeFormats(t *testing.T) {
+	zones := []*time.Location{time.UTC, time.FixedZone("east", 5*3600+1800), time.FixedZone("west", -8*3600)}
+	rng := rand.New(rand.NewPCG(1, 2))
+	times := []time.Time{time.Unix(0, 0), time.Date(2026, 11, 24, 18, 42, 0, 36699493, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for range 2000 {
+		times = append(times, time.Unix(rng.Int64N(1<<36)-1<<35, rng.Int64N(1e9)))
+	}
+	for _, tm := range times {
+		for _, z := range zones {
+			tz := tm.In(z)
+			if got, want := string(appendTimeUTC(nil, tz)), tz.UTC().Format(TimeLayout); got != want {
+				t.Fatalf("appendTimeUTC(%v) = %s, want %s", tz, got, want)
+			}
+			if got, want := string(appendClock(nil, tz)), tz.Format("15:04:05.000000"); got != want {
+				t.Fatalf("appendClock(%v) = %s, want %s", tz, got, want)
+			}
+		}
 	}
 }
