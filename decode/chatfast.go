@@ -233,16 +233,14 @@ func digits(p []byte, i int) int {
 func (s *compactor) str() bool {
 	p := s.p
 	i := s.i + 1
-	for {
-		i = plainRun(p, i)
-		if i >= len(p) {
-			return false
-		}
-		switch p[i] {
-		case '"':
+	for i < len(p) {
+		switch c := p[i]; {
+		case c == '"':
 			s.i = i + 1
 			return true
-		case '\\':
+		case c == '\\':
+			// Checked before looking for a run: PHP's escapes come one
+			// after another (\u732a\u732a), with no run between them.
 			if i+1 >= len(p) {
 				return false
 			}
@@ -257,10 +255,13 @@ func (s *compactor) str() bool {
 			default:
 				return false
 			}
-		default: // a control character
+		case c < 0x20: // a control character
 			return false
+		default:
+			i = plainRun(p, i+1)
 		}
 	}
+	return false
 }
 
 // SWAR constants: a byte repeated over a 64-bit word.
