@@ -550,37 +550,48 @@ func unescape(s []byte, scratch *[]byte) []byte {
 
 // appendUnescaped appends s, the inside of a valid JSON string, decoded.
 func appendUnescaped(b, s []byte) []byte {
-	b = slices.Grow(b, len(s)) // escapes only shrink
 	for i := 0; i < len(s); {
-		// A run of \uXXXX escapes of the Basic Multilingual Plane, as
-		// PHP writes any non-ASCII text, in a tight loop.
-		for len(s)-i >= 6 && s[i] == '\\' && s[i+1] == 'u' {
-			r := hex4(s[i+2:])
-			if r < 0x80 || (r >= 0xd800 && r < 0xe000) {
-				break // ASCII and surrogates: the general case below
-			}
-			if r < 0x800 {
-				b = append(b, 0xc0|byte(r>>6), 0x80|byte(r)&0x3f)
-			} else {
-				b = append(b, 0xe0|byte(r>>12), 0x80|byte(r>>6)&0x3f, 0x80|byte(r)&0x3f)
-			}
-			i += 6
+		// Runs of ASCII and of \uXXXX escapes of non-ASCII characters of
+		// the Basic Multilingual Plane, as PHP writes any non-ASCII text,
+		// are written in a tight loop into spare room: neither writes more
+		// bytes than it reads.
+		if cap(b)-len(b) < len(s)-i {
+			b = slices.Grow(b, len(s)-i)
 		}
+		out := b[len(b):cap(b)]
+		j := 0
+		for i < len(s) {
+			c := s[i]
+			if c == '\\' {
+				if len(s)-i < 6 || s[i+1] != 'u' {
+					break
+				}
+				r := hex4(s[i+2:])
+				if r < 0x80 || (r >= 0xd800 && r < 0xe000) {
+					break // ASCII and surrogates: the general case below
+				}
+				if r < 0x800 {
+					out[j], out[j+1] = 0xc0|byte(r>>6), 0x80|byte(r)&0x3f
+					j += 2
+				} else {
+					out[j], out[j+1], out[j+2] = 0xe0|byte(r>>12), 0x80|byte(r>>6)&0x3f, 0x80|byte(r)&0x3f
+					j += 3
+				}
+				i += 6
+				continue
+			}
+			if c >= utf8.RuneSelf {
+				break
+			}
+			out[j] = c
+			j++
+			i++
+		}
+		b = b[:len(b)+j]
 		if i == len(s) {
 			break
 		}
-		// Escapes come densely (PHP's json_encode writes all non-ASCII
-		// text as \uXXXX), so runs between them are found with a plain
-		// loop rather than a call per run.
-		j := i
-		for j < len(s) && s[j] != '\\' && s[j] < utf8.RuneSelf {
-			j++
-		}
-		if j > i {
-			b = append(b, s[i:j]...)
-			i = j
-			continue
-		}
+		// One other escape or non-ASCII character.
 		c := s[i]
 		switch {
 		case c == '\\':

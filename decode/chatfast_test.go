@@ -3,7 +3,6 @@ package decode
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -185,9 +184,18 @@ func FuzzChatFast(f *testing.F) {
 // BenchmarkChatParse measures the chat layer alone on a typical broadcast,
 // with its human line (text output) and without (NDJSON).
 func BenchmarkChatParse(b *testing.B) {
-	p := []byte(`{"type":"say","from_client_id":"7f00000108fd00000001","from_client_name":"alice","to_client_id":"all","content":"hello everyone, this is a message of ordinary length \u4f60\u597d","time":"2026-11-24 18:42:37"}`)
-	for _, lines := range []bool{true, false} {
-		b.Run(fmt.Sprintf("lines=%v", lines), func(b *testing.B) {
+	short := `{"type":"say","from_client_id":"7f00000108fd00000001","from_client_name":"alice","to_client_id":"all","content":"hello everyone, this is a message of ordinary length \u4f60\u597d","time":"2026-11-24 18:42:37"}`
+	// A long say as PHP's json_encode writes mixed-script text.
+	long := `{"type":"say","from_client_id":"7f00000108fc00000002","from_client_name":"mynick","to_client_id":"all","content":"` +
+		strings.Repeat(`\u0430\u043a atC:\\path \u00e7a \u0434\u0435\u043b\u0430a &amp; b the \u043a\u0430\u043a it&#039;s \u03c3\u03bf\u03c5\u8c22\u8c22 what<br \/>\n`, 40) +
+		`","time":"2026-11-24 18:42:03"}`
+	for _, tc := range []struct {
+		name  string
+		p     string
+		lines bool
+	}{{"short/lines", short, true}, {"short/nolines", short, false}, {"long/lines", long, true}, {"long/nolines", long, false}} {
+		p, lines := []byte(tc.p), tc.lines
+		b.Run(tc.name, func(b *testing.B) {
 			r := &chatReader{}
 			r.noLines = !lines
 			cc := &chatConn{server: testServer}
