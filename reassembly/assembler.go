@@ -2,21 +2,31 @@ package reassembly
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	gr "github.com/gopacket/gopacket/reassembly"
 )
 
-// Defaults for Options. Buffered pages hold out-of-order segments; a page is
-// about 1.9 KB, so the total bounds the assembler's memory at about 60 MB.
+// Defaults for Options. Out-of-order data is counted in pages of PageSize
+// bytes, as gopacket's reassembly (which this package replaced) counted it
+// in pages of about that size, so the defaults keep bounding it at 4 MiB per
+// connection and 64 MiB in all. A buffered segment counts as its buffer
+// (a power of two from 256 bytes) plus 64 bytes, so that many tiny
+// segments cannot get around the bounds.
 const (
 	DefaultIdleTimeout  = 5 * time.Minute
 	DefaultGapTimeout   = 3 * time.Second
 	DefaultPagesPerConn = 2048
 	DefaultPagesTotal   = 32768
-	flushEvery          = time.Second // of capture time
+	// PageSize is the unit of PagesPerConn and PagesTotal, in bytes.
+	PageSize = 2048
+	// tickEvery is how often, in capture time, Feed checks the timeouts.
+	// Checking at every packet would cost little more, but ending idle
+	// connections and declaring gaps at the same instants as the gopacket
+	// engine did keeps the times printed for them what they were.
+	tickEvery = time.Second
 )
 
 // Options tunes an Assembler. The zero value gives the defaults.
@@ -24,13 +34,21 @@ type Options struct {
 	// ServerPorts are the ports the user asked for (-p). A connection whose
 	// SYN was not captured has its server guessed from them.
 	ServerPorts []uint16
-	// IdleTimeout ends connections with no packet for this long (capture time).
+	// IdleTimeout ends connections with no packet for this long (capture
+	// time). Both timeouts are checked once a second of capture time, and
+	// at each Tick.
 	IdleTimeout time.Duration
-	// GapTimeout is how long out-of-order data waits for a missing segment
-	// before the missing bytes are declared lost (a gap).
-	GapTimeout   time.Duration
+	// GapTimeout is how long out-of-order data, or a FIN, waits for a
+	// missing segment before the missing bytes are declared lost (a gap).
+	GapTimeout time.Duration
+	// PagesPerConn bounds the out-of-order data one connection (both
+	// directions) may hold, in pages of PageSize bytes. Past it, the
+	// direction being fed gives up waiting for its missing bytes: they are
+	// reported as a gap and what follows them is delivered.
 	PagesPerConn int
-	PagesTotal   int
+	// PagesTotal bounds the out-of-order data of all connections, in pages
+	// of PageSize bytes, with the same effect on the connection being fed.
+	PagesTotal int
 }
 
 // Stats counts what the assembler saw.
@@ -40,26 +58,45 @@ type Stats struct {
 }
 
 // Assembler reassembles TCP streams and hands them to a Handler. It is not
-// safe for concurrent use: one loop feeds it.
+// safe for concurrent use: one loop feeds it, and every Handler and Conn
+// call is made from that loop, before the call that caused it returns.
+//
+// Each connection is in a hash table under the key of each of its
+// directions (both endpoints, as the packet carries them), and in a list
+// ordered by activity, so the idle timeout looks at the list's front only;
+// the directions holding out-of-order data are in a second list, so the gap
+// timeout looks at those only. Nothing walks every connection except Close.
 type Assembler struct {
-	opts      Options
-	handler   Handler
-	asm       *gr.Assembler
-	nextID    uint64
-	lastFlush time.Time
-	now       time.Time
-	// ending is the reason given to connections closed by the flush under way.
-	ending EndReason
-	stats  Stats
-	// contexts are handed out from a slab so that feeding a packet does not
-	// allocate; buffered pages keep their packet's context alive.
-	contexts []packetContext
+	opts    Options
+	handler Handler
+	conns   connTable
+	// last is the previous packet's connection: packets come in bursts on
+	// one connection, and comparing keys is cheaper than hashing one.
+	last *conn
+	lru  connList  // every connection, least recently active first (see touch)
+	gaps queueList // directions with out-of-order data or a FIN ahead of it
+	free []*conn   // ended connections, reused so opening one rarely allocates
+
+	// now is the capture clock: the latest timestamp seen, never earlier,
+	// and nowNs the same in nanoseconds since 1970, cheaper to compare.
+	now   time.Time
+	nowNs int64
+	// nextTick is when Feed next checks the timeouts (ticking: once the
+	// clock is set).
+	nextTick int64
+	ticking  bool
+	nextID   uint64
+	stats    Stats
+
+	bufs      bufPool
+	perConn   int // byte bounds from Options
+	total     int
+	buffered  int    // bytes of out-of-order data held, as counted by cost
+	scratch   []byte // joins bytes delivered by one Data call
+	expiring  []*conn
+	ticks     uint64 // expire calls, to mark the connections each one saw
+	closeList []*conn
 }
-
-// packetContext carries a packet's capture info through gopacket's assembler.
-type packetContext struct{ ci gopacket.CaptureInfo }
-
-func (c *packetContext) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
 
 // New returns an Assembler that reports connections to h.
 func New(h Handler, opts Options) *Assembler {
@@ -75,12 +112,13 @@ func New(h Handler, opts Options) *Assembler {
 	if opts.PagesTotal <= 0 {
 		opts.PagesTotal = DefaultPagesTotal
 	}
-	a := &Assembler{opts: opts, handler: h}
-	pool := gr.NewStreamPool(&streamFactory{a: a})
-	a.asm = gr.NewAssembler(pool)
-	a.asm.MaxBufferedPagesPerConnection = opts.PagesPerConn
-	a.asm.MaxBufferedPagesTotal = opts.PagesTotal
-	return a
+	return &Assembler{
+		opts:    opts,
+		handler: h,
+		conns:   newConnTable(),
+		perConn: opts.PagesPerConn * PageSize,
+		total:   opts.PagesTotal * PageSize,
+	}
 }
 
 // Stats returns the counters so far.
@@ -92,25 +130,73 @@ func (a *Assembler) Stats() Stats { return a.stats }
 // timeouts.
 func (a *Assembler) Feed(netFlow gopacket.Flow, tcp *layers.TCP, ci gopacket.CaptureInfo) {
 	a.stats.Packets++
-	// Connections that complete during Feed ended with FIN or RST.
-	a.ending = EndFIN
-	if ci.Timestamp.After(a.now) {
-		a.now = ci.Timestamp
-	}
+	t := ci.Timestamp
 	// Time passes before the packet is assembled, so that a connection idle
 	// for too long ends before this packet, perhaps a new SYN on the same
 	// ports, is taken for part of it.
-	if a.lastFlush.IsZero() {
-		a.lastFlush = a.now
-	} else if a.now.Sub(a.lastFlush) >= flushEvery {
-		a.Tick(a.now)
-		a.ending = EndFIN
+	if tn := t.UnixNano(); !a.ticking {
+		a.now, a.nowNs = t, tn
+		a.ticking = true
+		a.nextTick = tn + int64(tickEvery)
+	} else if tn > a.nowNs {
+		a.now, a.nowNs = t, tn
+		if tn >= a.nextTick {
+			a.expire()
+		}
 	}
-	if len(a.contexts) == cap(a.contexts) {
-		a.contexts = make([]packetContext, 0, 1024)
+
+	ports := uint64(tcp.SrcPort)<<16 | uint64(tcp.DstPort)
+	c := a.last
+	var d Dir
+	switch {
+	case c != nil && ports == c.keys[ClientToServer].ports && netFlow == c.keys[ClientToServer].flow:
+		d = ClientToServer
+	case c != nil && ports == c.keys[ServerToClient].ports && netFlow == c.keys[ServerToClient].flow:
+		d = ServerToClient
+	default:
+		h := a.conns.hash(&netFlow, ports)
+		c, d = a.conns.find(&netFlow, ports, h)
+		if c == nil {
+			// The Handler hears of a connection only from a packet with a
+			// SYN or data: the last ACK of a closed connection, or a stray
+			// FIN or RST, would otherwise start a new, empty one.
+			if !tcp.SYN && len(tcp.Payload) == 0 {
+				return
+			}
+			c, d = a.open(&dirKey{netFlow, ports}, h, tcp, t)
+		}
+		a.last = c
 	}
-	a.contexts = append(a.contexts, packetContext{ci: ci})
-	a.asm.AssembleWithContext(netFlow, tcp, &a.contexts[len(a.contexts)-1])
+	if c.over() {
+		// An ended connection stays known until it idles out, so that
+		// its late packets (retransmissions, the last ACK) are not taken
+		// for a new connection. A SYN starts one on the same ports.
+		if !tcp.SYN {
+			a.touch(c)
+			return
+		}
+		k := c.keys[d]
+		h := c.hashes[d]
+		a.remove(c)
+		c, d = a.open(&k, h, tcp, t)
+		a.last = c
+	}
+	a.touch(c)
+	a.segment(c, d, tcp, t)
+}
+
+// touch records activity on c. Moving c to the back of the idle list at
+// every packet would cost three other connections' cache lines, so it moves
+// at most once per tickEvery: the list is in the order of the last moves,
+// and a connection last active at lastSeen moved no earlier than
+// tickEvery before.
+func (a *Assembler) touch(c *conn) {
+	c.lastSeen = a.nowNs
+	if a.nowNs-c.moved >= int64(tickEvery) {
+		c.moved = a.nowNs
+		a.lru.remove(c)
+		a.lru.pushBack(c)
+	}
 }
 
 // Tick flushes by time: data held behind a missing segment for longer than
@@ -118,51 +204,121 @@ func (a *Assembler) Feed(netFlow gopacket.Flow, tcp *layers.TCP, ci gopacket.Cap
 // than the idle timeout end. Feed calls it as capture time passes; a live
 // capture also calls it when no packet comes.
 func (a *Assembler) Tick(now time.Time) {
-	if now.After(a.now) {
-		a.now = now
+	if n := now.UnixNano(); n > a.nowNs || !a.ticking {
+		a.now, a.nowNs = now, n
 	}
-	a.lastFlush = a.now
-	a.ending = EndIdle
-	a.asm.FlushWithOptions(gr.FlushOptions{
-		T:  a.now.Add(-a.opts.GapTimeout),
-		TC: a.now.Add(-a.opts.IdleTimeout),
-	})
+	a.ticking = true
+	a.expire()
+}
+
+// expire applies both timeouts at a.now.
+func (a *Assembler) expire() {
+	a.nextTick = a.nowNs + int64(tickEvery)
+	gapBefore := a.now.Add(-a.opts.GapTimeout)
+	idleBefore := a.nowNs - int64(a.opts.IdleTimeout)
+
+	// Handing out data may end connections, which takes their directions
+	// out of the list: walk a copy, of connections, for flushOrder.
+	a.ticks++
+	a.expiring = a.expiring[:0]
+	for q := a.gaps.front; q != nil; q = q.gnext {
+		if c := q.c; c.tick != a.ticks && q.oldest().Before(gapBefore) {
+			c.tick = a.ticks
+			a.expiring = append(a.expiring, c)
+		}
+	}
+	for i, c := range a.expiring {
+		a.expiring[i] = nil
+		for _, d := range c.flushOrder() {
+			// A segment waits no longer than any queued after it: bytes
+			// go out in order, so the oldest one decides for all before
+			// it.
+			h := &c.half[d]
+			for h.held && h.q.oldest().Before(gapBefore) {
+				a.skipGap(c, h)
+			}
+		}
+	}
+
+	// Every connection idle since idleBefore moved before it, and the
+	// list is in the order of the moves: the walk stops at the first that
+	// moved later. Those it passes are active again since their last move
+	// or will be ended by a coming tick.
+	var next *conn
+	for c := a.lru.front; c != nil && c.moved < idleBefore; c = next {
+		next = c.next
+		if c.lastSeen < idleBefore {
+			a.finish(c, EndIdle)
+		}
+	}
 }
 
 // Close delivers what is still buffered, after gaps where segments are
-// missing, and ends every connection still open.
+// missing, and ends every connection still open, in the order they were
+// first seen.
 func (a *Assembler) Close() {
-	a.ending = EndCapture
-	a.asm.FlushAll()
+	a.closeList = a.closeList[:0]
+	for c := a.lru.front; c != nil; c = c.next {
+		a.closeList = append(a.closeList, c)
+	}
+	slices.SortFunc(a.closeList, func(x, y *conn) int {
+		switch {
+		case x.id < y.id:
+			return -1
+		case x.id > y.id:
+			return 1
+		}
+		return 0
+	})
+	for _, c := range a.closeList {
+		a.finish(c, EndCapture)
+	}
+	clear(a.closeList)
 }
 
-type streamFactory struct{ a *Assembler }
-
-// New is called by gopacket for the first packet of a connection. The
-// Handler hears of the connection only when it carries a SYN or data: the
-// last ACK of a closed connection otherwise starts a new, empty one.
-func (f *streamFactory) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac gr.AssemblerContext) gr.Stream {
-	src, dst := endpoints(netFlow, tcp)
-	return &stream{a: f.a, first: [2]netip.AddrPort{src, dst}}
+// finish delivers what c still holds, after gaps, ends it if that was not
+// done yet, and forgets it.
+func (a *Assembler) finish(c *conn, reason EndReason) {
+	if !c.over() {
+		a.drain(c, true)
+	}
+	if !c.over() {
+		a.end(c, reason, a.now)
+	}
+	a.remove(c)
 }
 
-// open tells the Handler of the connection, deciding which side is the
-// client from the packet that opens it, sent in direction d.
-func (s *stream) open(tcp *layers.TCP, d gr.TCPFlowDirection, t time.Time) {
-	a := s.a
+// open starts a connection from its first packet, whose key is k with hash
+// h, tells the Handler, and makes it known under both directions' keys. It
+// returns the connection and the packet's direction.
+func (a *Assembler) open(k *dirKey, h uint64, tcp *layers.TCP, t time.Time) (*conn, Dir) {
+	c := a.newConn()
 	a.nextID++
 	a.stats.Connections++
-	s.opened = true
+	c.id = a.nextID
 	fromClient, sawSYN := a.firstPacketFromClient(tcp)
-	// gopacket's "client to server" is the direction of the first packet.
-	s.firstIsClient = fromClient == (d == gr.TCPDirClientToServer)
-	info := ConnInfo{ID: a.nextID, SawSYN: sawSYN, Time: t}
-	if s.firstIsClient {
-		info.Client, info.Server = s.first[0], s.first[1]
+	src, dst := endpoints(k.flow, tcp)
+	info := ConnInfo{ID: c.id, SawSYN: sawSYN, Time: t}
+	d := ClientToServer
+	if fromClient {
+		info.Client, info.Server = src, dst
 	} else {
-		info.Client, info.Server = s.first[1], s.first[0]
+		info.Client, info.Server = dst, src
+		d = ServerToClient
 	}
-	s.conn = a.handler.NewConn(info)
+	r := d.Reverse()
+	c.first = d
+	c.keys[d], c.keys[r] = *k, k.reverse()
+	c.hashes[d], c.hashes[r] = h, a.conns.hash(&c.keys[r].flow, c.keys[r].ports)
+	a.conns.insert(c, d, c.hashes[d])
+	a.conns.insert(c, r, c.hashes[r])
+	c.lastSeen, c.moved = a.nowNs, a.nowNs
+	a.lru.pushBack(c)
+	c.conn = a.handler.NewConn(info)
+	if c.conn == nil {
+		c.conn = discard{}
+	}
+	return c, d
 }
 
 // firstPacketFromClient decides which side is the client from the first
@@ -195,124 +351,44 @@ func endpoints(netFlow gopacket.Flow, tcp *layers.TCP) (src, dst netip.AddrPort)
 	return netip.AddrPortFrom(sa.Unmap(), uint16(tcp.SrcPort)), netip.AddrPortFrom(da.Unmap(), uint16(tcp.DstPort))
 }
 
-// stream adapts one connection to gopacket's Stream interface.
-type stream struct {
-	a             *Assembler
-	first         [2]netip.AddrPort // source and destination of the first packet
-	opened        bool              // the Handler was told of the connection
-	conn          Conn              // nil until opened, or when the handler ignores it
-	firstIsClient bool
-	started       [2]bool // a direction has delivered data or been started
-	fin, rst      bool
-	ended         bool
-	// next is where each direction's delivered bytes end (known once it
-	// started, while every skip was known), and finAt where its FIN said
-	// it ends: bytes lost just before a FIN are followed by no data, so
-	// gopacket reports no skip for them; end does.
-	next, finAt     [2]gr.Sequence
-	nextOK, finSeen [2]bool
+// newConn returns a cleared connection, reusing an ended one when it can:
+// its queues keep their capacity.
+func (a *Assembler) newConn() *conn {
+	if n := len(a.free); n > 0 {
+		c := a.free[n-1]
+		a.free[n-1] = nil
+		a.free = a.free[:n-1]
+		return c
+	}
+	c := &conn{}
+	c.init()
+	return c
 }
 
-func (s *stream) dir(d gr.TCPFlowDirection) Dir {
-	if (d == gr.TCPDirClientToServer) == s.firstIsClient {
-		return ClientToServer
-	}
-	return ServerToClient
-}
+// maxFreeConns bounds the connections kept for reuse: enough for a burst
+// of short connections, not a copy of the peak.
+const maxFreeConns = 1024
 
-// Accept takes every packet: checksums are not verified because captures on
-// the sending host carry unfinished checksums (offload). A direction whose
-// SYN was not captured is started at its first packet, so connections caught
-// midway are still reassembled.
-func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir gr.TCPFlowDirection, nextSeq gr.Sequence, start *bool, ac gr.AssemblerContext) bool {
-	if !s.opened && (tcp.SYN || len(tcp.Payload) > 0) {
-		s.open(tcp, dir, ci.Timestamp)
+// remove forgets c: its key no longer finds it and it leaves every list.
+func (a *Assembler) remove(c *conn) {
+	a.conns.delete(c, ClientToServer, c.hashes[ClientToServer])
+	a.conns.delete(c, ServerToClient, c.hashes[ServerToClient])
+	if a.last == c {
+		a.last = nil
 	}
-	if tcp.RST {
-		s.rst = true
+	a.lru.remove(c)
+	for d := range c.half {
+		a.release(&c.half[d])
 	}
-	if tcp.FIN {
-		s.fin = true
-	}
-	if !*start && nextSeq == -1 && !tcp.SYN {
-		*start = true
-	}
-	if s.opened {
-		d := s.dir(dir)
-		seq := gr.Sequence(tcp.Seq)
-		switch {
-		case nextSeq != -1:
-		case tcp.SYN:
-			s.next[d], s.nextOK[d] = seq.Add(1), true
-		case *start:
-			s.next[d], s.nextOK[d] = seq, true
-		}
-		if tcp.FIN {
-			s.finAt[d], s.finSeen[d] = seq.Add(len(tcp.Payload)), true
-		}
-	}
-	return true
-}
-
-func (s *stream) ReassembledSG(sg gr.ScatterGather, ac gr.AssemblerContext) {
-	if s.conn == nil || s.ended {
-		return
-	}
-	d, _, end, skip := sg.Info()
-	dir := s.dir(d)
-	avail, _ := sg.Lengths()
-	var t time.Time
-	if avail > 0 {
-		t = sg.CaptureInfo(avail - 1).Timestamp
-	} else if ac != nil {
-		t = ac.GetCaptureInfo().Timestamp
-	} else {
-		t = s.a.now
-	}
-	if skip > 0 || (skip < 0 && s.started[dir]) {
-		s.conn.Gap(dir, skip, t)
-	}
-	if skip < 0 {
-		s.nextOK[dir] = false
-	}
-	s.next[dir] = s.next[dir].Add(max(skip, 0) + avail)
-	s.started[dir] = true
-	if avail > 0 {
-		s.conn.Data(dir, sg.Fetch(avail), t)
-	}
-	// A RST ends the connection at once: gopacket would otherwise keep the
-	// other direction open until it idles out.
-	if end && s.rst {
-		s.end(EndRST, t)
+	c.init()
+	if len(a.free) < maxFreeConns {
+		a.free = append(a.free, c)
 	}
 }
 
-func (s *stream) ReassemblyComplete(ac gr.AssemblerContext) bool {
-	reason := s.a.ending
-	if s.rst {
-		reason = EndRST
-	} else if s.fin && reason != EndIdle {
-		reason = EndFIN
-	}
-	s.end(reason, s.a.now)
-	// Forget the connection: a new SYN on the same ports is a new one.
-	return true
-}
+// discard is the Conn of a connection the Handler ignores.
+type discard struct{}
 
-func (s *stream) end(reason EndReason, t time.Time) {
-	if s.ended {
-		return
-	}
-	s.ended = true
-	if s.conn == nil {
-		return
-	}
-	if !s.rst {
-		for d := range Dir(2) {
-			if n := s.next[d].Difference(s.finAt[d]); s.finSeen[d] && s.nextOK[d] && n > 0 {
-				s.conn.Gap(d, n, t)
-			}
-		}
-	}
-	s.conn.End(reason, t)
-}
+func (discard) Data(Dir, []byte, time.Time) {}
+func (discard) Gap(Dir, int, time.Time)     {}
+func (discard) End(EndReason, time.Time)    {}
