@@ -205,16 +205,24 @@ const (
 	swarHighs = 0x8080808080808080
 )
 
-// jsonSpecial flags, by their high bits, the bytes of w that
+// jsonSpecial flags, by their high bits, exactly the bytes of w that
 // appendJSONBytes must look at: not ASCII, a control, a quote or a
-// backslash. Bytes above the lowest flagged one may be flagged wrongly (a
-// borrow), never the lowest: its position is exact.
+// backslash. Each test is exact (no borrow crosses bytes), so every flag
+// may be acted on, not only the lowest.
 func jsonSpecial(w uint64) uint64 {
-	q := w ^ ('"' * swarOnes)
-	bs := w ^ ('\\' * swarOnes)
-	// The high bit flags a non-ASCII byte; the others are the classic
-	// "has a byte less than n" and "has a zero byte" tests.
-	return (w | (w-0x20*swarOnes)&^w | (q-swarOnes)&^q | (bs-swarOnes)&^bs) & swarHighs
+	return (isZero(w^('"'*swarOnes)) | isZero(w^('\\'*swarOnes)) | isZero(w&(0xe0*swarOnes)) | w) & swarHighs
+}
+
+// quoteOrBackslash flags, exactly, the quotes and backslashes of w.
+func quoteOrBackslash(w uint64) uint64 {
+	return (isZero(w^('"'*swarOnes)) | isZero(w^('\\'*swarOnes))) & swarHighs
+}
+
+// isZero sets the high bit of each byte of w that is zero (other bits are
+// noise): adding 0x7f to the low seven bits carries into the high bit
+// exactly when they are not all zero, and never into the next byte.
+func isZero(w uint64) uint64 {
+	return ^((w&(0x7f*swarOnes) + 0x7f*swarOnes) | w)
 }
 
 // jsonChunk is how much of s appendJSONBytes escapes per growth of b: an
@@ -243,6 +251,24 @@ func appendJSONBytes(b []byte, s []byte) []byte {
 				if m == 0 {
 					i += 8
 					j += 8
+					continue
+				}
+				if m == quoteOrBackslash(w) {
+					// Only quotes and backslashes, as in JSON text:
+					// each is written escaped, and the bytes between
+					// them by storing what is left of the word again.
+					prev := 0
+					for m != 0 {
+						k := bits.TrailingZeros64(m) >> 3
+						j += k - prev
+						out[j], out[j+1] = '\\', byte(w>>(8*k))
+						j += 2
+						prev = k + 1
+						binary.LittleEndian.PutUint64(out[j:], w>>(8*prev))
+						m &= m - 1
+					}
+					i += 8
+					j += 8 - prev
 					continue
 				}
 				k := bits.TrailingZeros64(m) >> 3
