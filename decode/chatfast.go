@@ -233,14 +233,29 @@ func digits(p []byte, i int) int {
 func (s *compactor) str() bool {
 	p := s.p
 	i := s.i + 1
-	for i < len(p) {
+	for {
+		if i+8 <= len(p) {
+			w := binary.LittleEndian.Uint64(p[i:])
+			// PHP's escapes come one after another (\u732a\u732a): a
+			// \uXXXX is checked within the word that starts with it.
+			if uint16(w) == 'u'<<8|'\\' && isHex4(uint32(w>>16)) {
+				i += 6
+				continue
+			}
+			m := stringSpecial(w)
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else if i >= len(p) {
+			return false
+		}
 		switch c := p[i]; {
 		case c == '"':
 			s.i = i + 1
 			return true
 		case c == '\\':
-			// Checked before looking for a run: PHP's escapes come one
-			// after another (\u732a\u732a), with no run between them.
 			if i+1 >= len(p) {
 				return false
 			}
@@ -257,11 +272,35 @@ func (s *compactor) str() bool {
 			}
 		case c < 0x20: // a control character
 			return false
-		default:
-			i = plainRun(p, i+1)
+		default: // a plain byte of the last few
+			i++
 		}
 	}
-	return false
+}
+
+// stringSpecial flags, by their high bits, the bytes of w that end a run of
+// ordinary string bytes: a quote, a backslash or a control character. The
+// lowest flag is exact; those above it may come from a borrow.
+func stringSpecial(w uint64) uint64 {
+	q := w ^ ('"' * swarOnes)
+	bs := w ^ ('\\' * swarOnes)
+	// The classic "has less than" and "has zero" tests.
+	return ((w-0x20*swarOnes)&^w | (q-swarOnes)&^q | (bs-swarOnes)&^bs) & swarHighs
+}
+
+// isHex4 reports whether the four bytes of x (least significant first) are
+// all hex digits, without a table: each ASCII byte is tested against the
+// ranges 0-9 and a-f (with A-F folded to it) by adding to it what carries
+// into its high bit at the range's ends.
+func isHex4(x uint32) bool {
+	const ones, highs = 0x01010101, 0x80808080
+	if x&highs != 0 {
+		return false
+	}
+	digit := (x + (0x80-'0')*ones) &^ (x + (0x80-'9'-1)*ones)
+	l := x | 0x20*ones
+	letter := (l + (0x80-'a')*ones) &^ (l + (0x80-'f'-1)*ones)
+	return (digit|letter)&highs == highs
 }
 
 // SWAR constants: a byte repeated over a 64-bit word.
@@ -278,14 +317,7 @@ const (
 // runs short.
 func plainRun(p []byte, i int) int {
 	for ; i+8 <= len(p); i += 8 {
-		w := binary.LittleEndian.Uint64(p[i:])
-		q := w ^ ('"' * swarOnes)
-		bs := w ^ ('\\' * swarOnes)
-		// A byte below 0x20, or equal to 0 after the XORs: the classic
-		// "has less than" and "has zero" tests, which never miss and
-		// never flag a word that has none. Bytes above the lowest flagged
-		// one may be flagged by a borrow; the lowest is exact.
-		if m := ((w-0x20*swarOnes)&^w | (q-swarOnes)&^q | (bs-swarOnes)&^bs) & swarHighs; m != 0 {
+		if m := stringSpecial(binary.LittleEndian.Uint64(p[i:])); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
