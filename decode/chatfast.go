@@ -238,7 +238,7 @@ func (s *compactor) str() bool {
 			w := binary.LittleEndian.Uint64(p[i:])
 			// PHP's escapes come one after another (\u732a\u732a): a
 			// \uXXXX is checked within the word that starts with it.
-			if uint16(w) == 'u'<<8|'\\' && isHex4(uint32(w>>16)) {
+			if uint16(w) == 'u'<<8|'\\' && jsonstr.IsHex4Word(uint32(w>>16)) {
 				i += 6
 				continue
 			}
@@ -286,21 +286,6 @@ func stringSpecial(w uint64) uint64 {
 	bs := w ^ ('\\' * swarOnes)
 	// The classic "has less than" and "has zero" tests.
 	return ((w-0x20*swarOnes)&^w | (q-swarOnes)&^q | (bs-swarOnes)&^bs) & swarHighs
-}
-
-// isHex4 reports whether the four bytes of x (least significant first) are
-// all hex digits, without a table: each ASCII byte is tested against the
-// ranges 0-9 and a-f (with A-F folded to it) by adding to it what carries
-// into its high bit at the range's ends.
-func isHex4(x uint32) bool {
-	const ones, highs = 0x01010101, 0x80808080
-	if x&highs != 0 {
-		return false
-	}
-	digit := (x + (0x80-'0')*ones) &^ (x + (0x80-'9'-1)*ones)
-	l := x | 0x20*ones
-	letter := (l + (0x80-'a')*ones) &^ (l + (0x80-'f'-1)*ones)
-	return (digit|letter)&highs == highs
 }
 
 // SWAR constants: a byte repeated over a 64-bit word.

@@ -3,7 +3,6 @@ package decode
 import (
 	"bytes"
 	"encoding/json"
-	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -220,32 +219,5 @@ func BenchmarkUnquote(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = unquote(q, &scratch)
-	}
-}
-
-// TestIsHex4 checks the table-free hex test against jsonstr's table for
-// every byte in every position (the bytes are tested independently) and
-// for random words.
-func TestIsHex4(t *testing.T) {
-	check := func(b [4]byte) {
-		x := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-		if got, want := isHex4(x), hex4(b[:]) >= 0; got != want {
-			t.Fatalf("isHex4(%q) = %v, want %v", b[:], got, want)
-		}
-	}
-	for pos := range 4 {
-		for c := range 256 {
-			b := [4]byte{'0', 'a', 'F', '9'}
-			b[pos] = byte(c)
-			check(b)
-		}
-	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	for range 1 << 16 {
-		var b [4]byte
-		for i := range b {
-			b[i] = "0123456789abcdefABCDEFgG/:@`\x00\xff"[rng.IntN(30)]
-		}
-		check(b)
 	}
 }

@@ -1,30 +1,44 @@
 // Package jsonstr reads JSON string escapes for the two places that decode
 // chat text: the chat layer (package decode) and the views (package
 // render). Chat servers written in PHP send every non-ASCII character as
-// \uXXXX, so reading four hex digits is on the hot path of both.
+// \uXXXX, so reading four hex digits is on the hot path of both: it is
+// done with arithmetic on the four bytes at once, with no table to load
+// from.
 package jsonstr
 
-// hexDigitVal maps a byte to its value as a hex digit, or -1.
-var hexDigitVal = func() (t [256]int8) {
-	for i := range t {
-		t[i] = -1
-	}
-	for i, c := range "0123456789abcdef" {
-		t[c] = int8(i)
-	}
-	for i, c := range "ABCDEF" {
-		t[c] = int8(10 + i)
-	}
-	return t
-}()
+import "encoding/binary"
 
 // Hex4 reads the four hex digits that b starts with (it must hold four
 // bytes), or returns -1 when they are not all hex digits.
 func Hex4(b []byte) rune {
-	_ = b[3]
-	a, c, d, e := hexDigitVal[b[0]], hexDigitVal[b[1]], hexDigitVal[b[2]], hexDigitVal[b[3]]
-	if a|c|d|e < 0 {
+	return Hex4Word(binary.LittleEndian.Uint32(b))
+}
+
+// Hex4Word is Hex4 for four bytes read as a little-endian word: the first
+// digit in the lowest byte.
+func Hex4Word(x uint32) rune {
+	if !IsHex4Word(x) {
 		return -1
 	}
-	return rune(a)<<12 | rune(c)<<8 | rune(d)<<4 | rune(e)
+	// A hex digit's value is its low nibble, plus 9 for a letter (bit 6).
+	v := x&(0x0f*ones) + 9*(x>>6&ones)
+	// Two digits to a byte: the first of each pair is the high nibble.
+	t := v<<4 | v>>8
+	return rune(t&0xff)<<8 | rune(t>>16&0xff)
+}
+
+const ones, highs = 0x01010101, 0x80808080
+
+// IsHex4Word reports whether the four bytes of x are all hex digits. Each
+// byte, once known to be ASCII, is tested against the ranges 0-9 and a-f
+// (A-F folded onto it) by adding what carries into its high bit at each
+// end of the range; no carry crosses into the next byte.
+func IsHex4Word(x uint32) bool {
+	if x&highs != 0 {
+		return false
+	}
+	digit := (x + (0x80-'0')*ones) &^ (x + (0x80-'9'-1)*ones)
+	l := x | 0x20*ones
+	letter := (l + (0x80-'a')*ones) &^ (l + (0x80-'f'-1)*ones)
+	return (digit|letter)&highs == highs
 }

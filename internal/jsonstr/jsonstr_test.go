@@ -43,3 +43,23 @@ func FuzzHex4(f *testing.F) {
 		}
 	})
 }
+
+// TestHex4EveryByte checks every byte value in every position (the bytes
+// are read independently) against strconv.
+func TestHex4EveryByte(t *testing.T) {
+	for pos := range 4 {
+		for c := range 256 {
+			b := []byte("0aF9")
+			b[pos] = byte(c)
+			want := rune(-1)
+			if c != '+' && c != '-' && c != '_' {
+				if v, err := strconv.ParseUint(string(b), 16, 16); err == nil {
+					want = rune(v)
+				}
+			}
+			if got := Hex4(b); got != want {
+				t.Fatalf("Hex4(%q) = %#x, want %#x", b, got, want)
+			}
+		}
+	}
+}
