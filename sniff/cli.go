@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/chatsniff/chatsniff/capture"
@@ -63,6 +64,14 @@ func (c *Command) Execute(ctx context.Context) error {
 		return err
 	}
 	defer src.Close()
+
+	if os.Getenv("GOGC") == "" {
+		// The heap is mostly byte buffers in flight between the stages,
+		// cheap to collect: collecting at half the live heap rather than
+		// all of it keeps peak memory about a fifth lower (96 → 79 MB on
+		// a 1 GB capture) for no time we could measure.
+		debug.SetGCPercent(50)
+	}
 
 	opts := c.Options
 	if c.WritePath != "" {
