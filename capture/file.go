@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -22,8 +23,9 @@ const MaxSnaplen = 262144
 
 // readBufSize is the read-ahead buffer of a capture file. It is above
 // bufio's default so that pcapgo, which wraps its reader in bufio.NewReader,
-// reuses this buffer instead of adding a second one.
-const readBufSize = 256 << 10
+// reuses this buffer instead of adding a second one, and it holds the
+// largest pcap record whole (pcap records are read in place, nextPcap).
+const readBufSize = 512 << 10
 
 // File magics, as the first four bytes read in big-endian order.
 const (
@@ -75,6 +77,14 @@ type fileSource struct {
 	link   layers.LinkType // pcap only: one link type per file
 	n      uint64          // packets returned
 	done   bool            // an error or EOF was returned: the next call returns io.EOF
+
+	// pcap only: pcapgo reads the file header, and the records are then
+	// read in place from br (nextPcap).
+	br      *bufio.Reader
+	order   binary.ByteOrder
+	nanoMul uint32 // 1000 for microsecond timestamps, 1 for nanosecond
+	maxCap  int    // the longest record taken
+	snaplen uint32 // as pcapgo has it, for its error message
 }
 
 func newFileSource(r io.Reader, name string) (*fileSource, error) {
@@ -126,6 +136,16 @@ func newFileSource(r io.Reader, name string) (*fileSource, error) {
 			pr.SetSnaplen(MaxSnaplen)
 		}
 		s.pcap, s.link = pr, pr.LinkType()
+		s.br, s.nanoMul = br, 1000
+		s.order = binary.ByteOrder(binary.BigEndian)
+		if m == magicPcapMicroSwapped || m == magicPcapNanoSwapped {
+			s.order = binary.LittleEndian
+		}
+		if m == magicPcapNano || m == magicPcapNanoSwapped {
+			s.nanoMul = 1
+		}
+		s.snaplen = pr.Snaplen()
+		s.maxCap = max(int(s.snaplen), maxEagerRecord)
 	case magicPcapng:
 		// WantMixedLinkType keeps packets of every interface: without it
 		// pcapgo silently drops those whose link type differs from the
@@ -158,7 +178,7 @@ func (s *fileSource) Next() (data []byte, ci gopacket.CaptureInfo, link layers.L
 		return nil, ci, 0, io.EOF
 	}
 	if s.pcap != nil {
-		data, ci, err = s.pcap.ZeroCopyReadPacketData()
+		data, ci, err = s.nextPcap()
 		link = s.link
 	} else {
 		data, ci, err = s.ng.ZeroCopyReadPacketData()
@@ -179,6 +199,48 @@ func (s *fileSource) Next() (data []byte, ci gopacket.CaptureInfo, link layers.L
 	}
 	s.n++
 	return data, ci, link, nil
+}
+
+// maxEagerRecord is the longest pcap record pcapgo reads whatever the snap
+// length says (its eagerReadMax): longer ones are refused unless the snap
+// length allows them. The reader below takes the same records.
+const maxEagerRecord = 262144
+
+// nextPcap reads the next pcap record in place in the read buffer, as
+// pcapgo's ZeroCopyReadPacketData reads it (same checks, same errors) but
+// without copying it out: two calls into bufio a packet instead of two
+// io.ReadFulls and a copy, a tenth of the read path's time on small
+// packets. data is valid until the next call.
+func (s *fileSource) nextPcap() (data []byte, ci gopacket.CaptureInfo, err error) {
+	h, err := s.br.Peek(16)
+	if len(h) < 16 {
+		if len(h) == 0 && errors.Is(err, io.EOF) {
+			return nil, ci, io.EOF // a clean end, between records
+		}
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, ci, err
+	}
+	o := s.order
+	ci.Timestamp = time.Unix(int64(o.Uint32(h[0:4])), int64(o.Uint32(h[4:8])*s.nanoMul)).UTC()
+	ci.CaptureLength = int(o.Uint32(h[8:12]))
+	ci.Length = int(o.Uint32(h[12:16]))
+	if ci.CaptureLength > s.maxCap {
+		return nil, ci, fmt.Errorf("capture length exceeds snap length: %d > %d", ci.CaptureLength, s.snaplen)
+	}
+	if ci.CaptureLength > ci.Length {
+		return nil, ci, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
+	}
+	rec, err := s.br.Peek(16 + ci.CaptureLength)
+	if len(rec) < 16+ci.CaptureLength {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, ci, err
+	}
+	s.br.Discard(16 + ci.CaptureLength)
+	return rec[16:], ci, nil
 }
 
 // wrap turns a reader error into this package's one-line errors.

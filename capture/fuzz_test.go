@@ -12,6 +12,7 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // fileSeeds are whole captures for FuzzOpenFile: the real ones in testdata,
@@ -152,6 +153,49 @@ func FuzzDecode(f *testing.F) {
 		if tcp.SrcPort != p.TCP.SrcPort || tcp.DstPort != p.TCP.DstPort || tcp.Seq != p.TCP.Seq || !bytes.Equal(tcp.Payload, p.TCP.Payload) {
 			t.Fatalf("gopacket finds %v->%v seq %d payload %x; Decode %v->%v seq %d payload %x",
 				tcp.SrcPort, tcp.DstPort, tcp.Seq, tcp.Payload, p.TCP.SrcPort, p.TCP.DstPort, p.TCP.Seq, p.TCP.Payload)
+		}
+	})
+}
+
+// FuzzPcapLikePcapgo is a differential test of the in-place pcap record
+// reader: it must return the packets pcapgo's reader returns, and stop
+// where pcapgo stops, cleanly or not.
+func FuzzPcapLikePcapgo(f *testing.F) {
+	for _, s := range fileSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		src, err := NewReader(bytes.NewReader(data), "fuzz.pcap")
+		if err != nil {
+			return
+		}
+		defer src.Close()
+		fs := src.(*fileSource)
+		if fs.pcap == nil {
+			return // pcapng
+		}
+		ref, err := pcapgo.NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("pcapgo refuses a header chatsniff took: %v", err)
+		}
+		if ref.Snaplen() == 0 || ref.Snaplen() > MaxSnaplen {
+			ref.SetSnaplen(MaxSnaplen)
+		}
+		for i := 1; ; i++ {
+			want, wci, werr := ref.ZeroCopyReadPacketData()
+			got, ci, _, err := src.Next()
+			if (werr == nil) != (err == nil) {
+				t.Fatalf("packet %d: error %v, pcapgo %v", i, err, werr)
+			}
+			if werr != nil {
+				if (werr == io.EOF && wci.CaptureLength == 0) != (err == io.EOF) {
+					t.Fatalf("packet %d: end %v, pcapgo %v", i, err, werr)
+				}
+				return
+			}
+			if !bytes.Equal(got, want) || !ci.Timestamp.Equal(wci.Timestamp) || ci.CaptureLength != wci.CaptureLength || ci.Length != wci.Length {
+				t.Fatalf("packet %d: %v %x, pcapgo %v %x", i, ci, got, wci, want)
+			}
 		}
 	})
 }
