@@ -119,3 +119,17 @@ func TestTimeFormats(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkJSONBytes escapes a long say as PHP's json_encode writes
+// mixed-script text: a quote or backslash every few bytes.
+func BenchmarkJSONBytes(b *testing.B) {
+	p := []byte(`{"type":"say","from_client_id":"7f00000108fc00000002","from_client_name":"mynick","to_client_id":"all","content":"` +
+		strings.Repeat(`\u0430\u043a atC:\\path \u00e7a \u0434\u0435\u043b\u0430a &amp; b the \u043a\u0430\u043a it&#039;s \u03c3\u03bf\u03c5\u8c22\u8c22 what<br \/>\n`, 40) +
+		`","time":"2026-11-24 18:42:03"}`)
+	var out []byte
+	b.SetBytes(int64(len(p)))
+	b.ReportAllocs()
+	for b.Loop() {
+		out = appendJSONBytes(out[:0], p)
+	}
+}

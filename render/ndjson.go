@@ -205,15 +205,9 @@ const (
 	swarHighs = 0x8080808080808080
 )
 
-// jsonSpecial flags, by their high bits, exactly the bytes of w that
-// appendJSONBytes must look at: not ASCII, a control, a quote or a
-// backslash. Each test is exact (no borrow crosses bytes), so every flag
-// may be acted on, not only the lowest.
-func jsonSpecial(w uint64) uint64 {
-	return (isZero(w^('"'*swarOnes)) | isZero(w^('\\'*swarOnes)) | isZero(w&(0xe0*swarOnes)) | w) & swarHighs
-}
-
-// quoteOrBackslash flags, exactly, the quotes and backslashes of w.
+// quoteOrBackslash flags, by their high bits, exactly the quotes and
+// backslashes of w. Each test here is exact (no borrow crosses bytes), so
+// every flag may be acted on, not only the lowest.
 func quoteOrBackslash(w uint64) uint64 {
 	return (isZero(w^('"'*swarOnes)) | isZero(w^('\\'*swarOnes))) & swarHighs
 }
@@ -233,9 +227,10 @@ const jsonChunk = 4096
 // appendJSONBytes is appendJSONString for payloads, which are most of the
 // bytes NDJSON writes. Chat payloads are JSON themselves, with a quote or a
 // backslash every few bytes (PHP writes non-ASCII text as \uXXXX), so runs
-// between escapes are short: the loop reads eight bytes at a time, stores
-// all eight, and moves on by as many as were plain, rather than copying
-// each run with a call.
+// between escapes are short: the loop reads eight bytes at a time and
+// stores them whole, and a word whose only special bytes are quotes and
+// backslashes is escaped without leaving it: a backslash before each, then
+// the rest of the word stored again from it on.
 func appendJSONBytes(b []byte, s []byte) []byte {
 	b = append(b, '"')
 	for len(s) > 0 {
@@ -247,30 +242,32 @@ func appendJSONBytes(b []byte, s []byte) []byte {
 			if i+8 <= len(s) {
 				w := binary.LittleEndian.Uint64(s[i:])
 				binary.LittleEndian.PutUint64(out[j:], w)
-				m := jsonSpecial(w)
-				if m == 0 {
+				qb := quoteOrBackslash(w)
+				other := (isZero(w&(0xe0*swarOnes)) | w) & swarHighs // controls, non-ASCII
+				if qb|other == 0 {
 					i += 8
 					j += 8
 					continue
 				}
-				if m == quoteOrBackslash(w) {
+				if other == 0 {
 					// Only quotes and backslashes, as in JSON text:
-					// each is written escaped, and the bytes between
-					// them by storing what is left of the word again.
-					prev := 0
+					// before each, a backslash, and from it on the
+					// rest of the word again.
+					m, prev := qb, 0
 					for m != 0 {
 						k := bits.TrailingZeros64(m) >> 3
 						j += k - prev
-						out[j], out[j+1] = '\\', byte(w>>(8*k))
-						j += 2
-						prev = k + 1
-						binary.LittleEndian.PutUint64(out[j:], w>>(8*prev))
+						out[j] = '\\'
+						binary.LittleEndian.PutUint64(out[j+1:], w>>(8*k))
+						j++
+						prev = k
 						m &= m - 1
 					}
 					i += 8
 					j += 8 - prev
 					continue
 				}
+				m := qb | other
 				k := bits.TrailingZeros64(m) >> 3
 				i += k
 				j += k
