@@ -1,6 +1,8 @@
 package render
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -177,6 +179,17 @@ func appendShownString(dst, src []byte, pos int, sp span, sc *Scheme) (_ []byte,
 		if i >= len(src) {
 			return dst[:start], pos, false
 		}
+		if w.cut {
+			// Nothing more is shown: the rest is only counted, for the
+			// cut mark (long chat messages are mostly this).
+			n, next, ok := countDecoded(src, i)
+			if !ok {
+				return dst[:start], pos, false
+			}
+			dst = append(w.dst, '"')
+			dst = append(dst, sp.off...)
+			return appendCutMark(dst, w.total+n, sc), next, true
+		}
 		c := src[i]
 		switch {
 		case c == '"':
@@ -264,6 +277,66 @@ func appendShownString(dst, src []byte, pos int, sp span, sc *Scheme) (_ []byte,
 			i += size
 		}
 	}
+}
+
+// countDecoded returns how many bytes the rest of a JSON string, from
+// src[i] to its closing quote, decodes to (as appendShownString counts
+// them), and the index after the quote; ok is false when the string is not
+// well-formed. Raw bytes count one each: a valid rune as many as it has,
+// an invalid byte the one it is.
+func countDecoded(src []byte, i int) (n, next int, ok bool) {
+	for i < len(src) {
+		// Raw bytes up to the next quote or backslash, a word at a time.
+		for i+8 <= len(src) {
+			m := quoteOrBackslash(binary.LittleEndian.Uint64(src[i:]))
+			if m != 0 {
+				k := bits.TrailingZeros64(m) >> 3
+				n += k
+				i += k
+				break
+			}
+			n += 8
+			i += 8
+		}
+		if i >= len(src) {
+			break
+		}
+		switch c := src[i]; c {
+		case '"':
+			return n, i + 1, true
+		case '\\':
+			if i+1 >= len(src) {
+				return 0, 0, false
+			}
+			switch src[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				n++
+				i += 2
+			case 'u':
+				r, ok := hex4(src, i+2)
+				if !ok {
+					return 0, 0, false
+				}
+				i += 6
+				if utf16.IsSurrogate(r) {
+					r2, ok := hex4(src, i+2)
+					if ok && src[i] == '\\' && src[i+1] == 'u' && utf16.DecodeRune(r, r2) != utf8.RuneError {
+						n += 4
+						i += 6
+						continue
+					}
+					r = utf8.RuneError
+				}
+				n += utf8.RuneLen(r)
+			default:
+				return 0, 0, false
+			}
+		default:
+			n++
+			i++
+		}
+	}
+	return 0, 0, false
 }
 
 // shownWriter writes decoded string content for appendShownString,
