@@ -162,8 +162,8 @@ func TestChatReaderDeferred(t *testing.T) {
 				lines bool
 				via   func(Sink) Sink
 			}{
-				{"lines", true, func(s Sink) Sink { return NewChatReader(s, true) }},
-				{"no lines", false, func(s Sink) Sink { return NewChatReader(s, false) }},
+				{"lines", true, func(s Sink) Sink { return NewChatReader(s, ChatOptions{}) }},
+				{"no lines", false, func(s Sink) Sink { return NewChatReader(s, ChatOptions{NoLines: true}) }},
 				{"parsers and Line", true, func(s Sink) Sink { return splitChat(s, true) }},
 				{"parsers without lines", false, func(s Sink) Sink { return splitChat(s, false) }},
 			} {
@@ -196,8 +196,9 @@ func TestChatReaderDeferred(t *testing.T) {
 // splitChat is a ChatReader's work split as sniff splits it: two
 // ChatParsers taking turns, then Line.
 func splitChat(next Sink, lines bool) Sink {
-	r := NewChatReader(nil, lines)
-	parsers := []*ChatParser{NewChatParser(lines), NewChatParser(lines)}
+	opts := ChatOptions{NoLines: !lines}
+	r := NewChatReader(nil, opts)
+	parsers := []*ChatParser{NewChatParser(opts), NewChatParser(opts)}
 	var pc ParsedChat
 	n := 0
 	return SinkFunc(func(e *Event) {

@@ -68,10 +68,12 @@ type chatParser struct {
 	// noLines skips decoding the chat fields, which only the human lines
 	// need: only the compacted JSON is wanted (NDJSON output).
 	noLines bool
-	compact bytes.Buffer
-	fast    []byte   // fastCompact's output
-	fields  []member // the members of its top-level object
-	fs      fastState
+	// maxContent bounds the content decoded into a line (0: no bound).
+	maxContent int
+	compact    bytes.Buffer
+	fast       []byte   // fastCompact's output
+	fields     []member // the members of its top-level object
+	fs         fastState
 }
 
 // Bounds on what a ParsedChat keeps between messages.
@@ -79,6 +81,10 @@ const (
 	maxKeptContent = 4 << 10
 	maxKeptList    = 256
 )
+
+func newChatParser(opts ChatOptions) chatParser {
+	return chatParser{noLines: opts.NoLines, maxContent: max(opts.MaxContent, 0)}
+}
 
 // ParsedChat is a text message read as chat, waiting for its line: what a
 // ChatParser hands to ChatReader.Line. Its zero value is "not chat".
@@ -88,8 +94,10 @@ type ParsedChat struct {
 	list  []listedUser // a room login's client_list, in the order written
 	// content is msg's content, decoded here rather than into
 	// msg.Content: a buffer kept from message to message instead of a
-	// string the size of each.
-	content []byte
+	// string the size of each. With ChatOptions.MaxContent it may hold only
+	// the start; contentLen is the whole content's length.
+	content    []byte
+	contentLen int
 }
 
 // parse reads a text payload as chat into pc. It returns the payload's JSON
@@ -101,7 +109,7 @@ func (r *chatParser) parse(p []byte, pc *ParsedChat) (js []byte) {
 		// thousands): it does not keep what one long message grew.
 		pc.content, pc.list = nil, nil
 	}
-	pc.known, pc.msg, pc.list, pc.content = false, chat.Message{}, pc.list[:0], pc.content[:0]
+	pc.known, pc.msg, pc.list, pc.content, pc.contentLen = false, chat.Message{}, pc.list[:0], pc.content[:0], 0
 	i := 0
 	for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n') {
 		i++
@@ -134,7 +142,7 @@ func (r *chatParser) parse(p []byte, pc *ParsedChat) (js []byte) {
 		pc.known = true
 		pc.list = append(pc.list, r.fs.list...)
 		if r.fs.content != nil {
-			pc.content = appendUnquoted(pc.content, r.fs.content)
+			pc.content, pc.contentLen = appendUnquotedCut(pc.content, r.fs.content, r.maxContent)
 		}
 		return js
 	}
@@ -145,6 +153,7 @@ func (r *chatParser) parse(p []byte, pc *ParsedChat) (js []byte) {
 	}
 	pc.known = true
 	pc.content = append(pc.content, pc.msg.Content...)
+	pc.contentLen = len(pc.content)
 	if pc.msg.Type == chat.TypeLogin && pc.msg.ClientID != "" {
 		pc.list = append(pc.list, orderedClientList(js)...)
 	}

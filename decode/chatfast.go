@@ -558,6 +558,65 @@ func appendUnquoted(b, q []byte) []byte {
 	return appendUnescaped(b, s)
 }
 
+// appendUnquotedCut is appendUnquoted that stops after at most max bytes
+// of text (0: no limit) without splitting a character, and returns the
+// whole text's length too. Past the cut the string is only measured,
+// which costs a fraction of decoding it.
+func appendUnquotedCut(b, q []byte, max int) (_ []byte, n int) {
+	b0 := len(b)
+	s := q[1 : len(q)-1]
+	if max <= 0 || len(s) <= max && utf8.Valid(s) { // escapes only shrink
+		b = appendUnquoted(b, q)
+		return b, len(b) - b0
+	}
+	i, n := 0, 0
+	for i < len(s) {
+		e, t := textUnit(s, i)
+		if n+t > max {
+			break
+		}
+		i, n = i+e, n+t
+	}
+	b = appendUnescaped(b, s[:i])
+	for i < len(s) {
+		e, t := textUnit(s, i)
+		i, n = i+e, n+t
+	}
+	return b, n
+}
+
+// textUnit measures the character that starts at s[i], in s, the inside of
+// a valid JSON string: e bytes of s that decode to t bytes of text, as
+// appendUnescaped decodes them (a surrogate pair is one character, a lone
+// half or an invalid byte U+FFFD).
+func textUnit(s []byte, i int) (e, t int) {
+	c := s[i]
+	switch {
+	case c < utf8.RuneSelf && c != '\\':
+		return 1, 1
+	case c == '\\' && s[i+1] != 'u':
+		return 2, 1
+	case c == '\\':
+		switch r := hex4(s[i+2:]); {
+		case r < 0x80:
+			return 6, 1
+		case r < 0x800:
+			return 6, 2
+		case r < 0xd800 || r >= 0xe000:
+			return 6, 3
+		case len(s)-i >= 12 && s[i+6] == '\\' && s[i+7] == 'u' && utf16.DecodeRune(r, hex4(s[i+8:])) != unicode.ReplacementChar:
+			return 12, 4
+		default:
+			return 6, 3
+		}
+	}
+	r, size := utf8.DecodeRune(s[i:])
+	if r == utf8.RuneError && size == 1 {
+		return 1, 3
+	}
+	return size, size
+}
+
 // unescape decodes s, the inside of a valid JSON string, into scratch.
 func unescape(s []byte, scratch *[]byte) []byte {
 	b := appendUnescaped((*scratch)[:0], s)

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/chatsniff/chatsniff/chat"
 )
@@ -197,7 +198,7 @@ func BenchmarkChatParse(b *testing.B) {
 		p, lines := []byte(tc.p), tc.lines
 		b.Run(tc.name, func(b *testing.B) {
 			r := &chatReader{}
-			r.noLines = !lines
+			r.chatParser = newChatParser(ChatOptions{NoLines: !lines})
 			cc := &chatConn{server: testServer}
 			b.SetBytes(int64(len(p)))
 			b.ReportAllocs()
@@ -220,4 +221,49 @@ func BenchmarkUnquote(b *testing.B) {
 	for b.Loop() {
 		_ = unquote(q, &scratch)
 	}
+}
+
+// checkUnquotedCut checks appendUnquotedCut against appendUnquoted: the
+// cut text is the longest start of the whole text within max bytes that
+// ends between characters, and the length returned is the whole text's.
+func checkUnquotedCut(t *testing.T, q []byte, max int) {
+	t.Helper()
+	full := appendUnquoted(nil, q)
+	got, n := appendUnquotedCut([]byte("x"), q, max)
+	got = got[1:]
+	if n != len(full) || !bytes.HasPrefix(full, got) {
+		t.Fatalf("appendUnquotedCut(%q, %d) = %q, %d; whole text %q", q, max, got, n, full)
+	}
+	if max <= 0 {
+		if len(got) != len(full) {
+			t.Fatalf("appendUnquotedCut(%q, %d) cut: %q", q, max, got)
+		}
+		return
+	}
+	if len(got) > max || (len(got) < len(full) && len(got) <= max-4) {
+		t.Fatalf("appendUnquotedCut(%q, %d) = %d bytes of %d", q, max, len(got), len(full))
+	}
+	if rest := full[len(got):]; len(rest) > 0 && !utf8.RuneStart(rest[0]) {
+		t.Fatalf("appendUnquotedCut(%q, %d) splits a character", q, max)
+	}
+}
+
+func TestUnquotedCut(t *testing.T) {
+	long := `"` + strings.Repeat(`\u0430\u043a atC:\\path \u8c22 \ud83d\ude00 \ud83d é \"q\" `, 30) + `"`
+	for _, max := range []int{0, 1, 2, 3, 4, 5, 10, 100, 1023, 1024, 5000} {
+		for _, q := range []string{`""`, `"abc"`, `"\u732a\u732a"`, `"\ud83d\ude00"`, `"\udc00x"`, long} {
+			checkUnquotedCut(t, []byte(q), max)
+		}
+	}
+}
+
+func FuzzUnquotedCut(f *testing.F) {
+	f.Add([]byte(`"\u0430\u043a at\\ \ud83d\ude00 é"`), 7)
+	f.Fuzz(func(t *testing.T, q []byte, max int) {
+		var s string
+		if len(q) < 2 || q[0] != '"' || json.Unmarshal(q, &s) != nil {
+			return // appendUnquotedCut takes valid JSON strings only
+		}
+		checkUnquotedCut(t, q, max%2000)
+	})
 }

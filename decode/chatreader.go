@@ -18,6 +18,21 @@ type ChatReader struct {
 	conns map[uint64]*chatConn // by Event.ConnID, until the close event
 }
 
+// ChatOptions configures a ChatReader and the ChatParsers working for it
+// (which must be given the same). The zero value fills Chat and whole
+// lines, as a Decoder does by itself.
+type ChatOptions struct {
+	// NoLines leaves ChatLine empty and fills only Chat, the compacted
+	// JSON: the human line needs every field decoded, which NDJSON output
+	// does not print.
+	NoLines bool
+	// MaxContent, when above 0, decodes a say's content into its line up
+	// to about this many bytes (cut between characters), and sets
+	// ChatLineLen to the length the whole line would have: a view that
+	// shows only the start of a long line need not decode all of it.
+	MaxContent int
+}
+
 // maxChatConns bounds ChatReader.conns. A connection whose close event is
 // never seen (one that stopped being decoded after a violation, say)
 // would otherwise stay; when the map is full it starts again empty, and a
@@ -25,12 +40,10 @@ type ChatReader struct {
 const maxChatConns = 1 << 16
 
 // NewChatReader returns a ChatReader sending events on to next (which may
-// be nil when only Line is used). With lines false it only fills Chat, the
-// compacted JSON, and leaves ChatLine empty: the human line needs every
-// field decoded, which NDJSON output does not print.
-func NewChatReader(next Sink, lines bool) *ChatReader {
-	r := &ChatReader{next: next, lines: lines, conns: make(map[uint64]*chatConn)}
-	r.chat.noLines = !lines
+// be nil when only Line is used).
+func NewChatReader(next Sink, opts ChatOptions) *ChatReader {
+	r := &ChatReader{next: next, lines: !opts.NoLines, conns: make(map[uint64]*chatConn)}
+	r.chat.chatParser = newChatParser(opts)
 	return r
 }
 
@@ -78,6 +91,9 @@ func (r *ChatReader) name(e *Event, pc *ParsedChat) {
 		r.conns[e.ConnID] = cc
 	}
 	e.ChatLine = r.chat.lineOf(cc, pc, e.FromClient)
+	if pc.contentLen > len(pc.content) && e.ChatLine != "" {
+		e.ChatLineLen = len(e.ChatLine) - len(pc.content) + pc.contentLen
+	}
 }
 
 // ChatParser is the stateless part of a ChatReader's work: several, one
@@ -86,9 +102,9 @@ type ChatParser struct {
 	p chatParser
 }
 
-// NewChatParser returns a parser for a ChatReader made with the same lines.
-func NewChatParser(lines bool) *ChatParser {
-	return &ChatParser{p: chatParser{noLines: !lines}}
+// NewChatParser returns a parser for a ChatReader made with the same options.
+func NewChatParser(opts ChatOptions) *ChatParser {
+	return &ChatParser{p: newChatParser(opts)}
 }
 
 // Parse reads e as chat when it is a whole text message: it sets e.Chat

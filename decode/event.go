@@ -98,6 +98,10 @@ type Event struct {
 	// with names resolved from what the server has sent so far; empty when the
 	// JSON is not a known chat message.
 	ChatLine string
+	// ChatLineLen is the length ChatLine has whole when the chat layer was
+	// asked to cut a long message's content (ChatOptions.MaxContent) and
+	// did; 0 when ChatLine is whole.
+	ChatLineLen int
 
 	// gap
 	Bytes int // bytes lost, -1 when unknown

@@ -345,7 +345,7 @@ func messageNote(e *decode.Event) (note, group string) {
 	}
 	switch {
 	case len(e.Chat) > 0:
-		shown, _ := cutText(e.Chat, maxShownText)
+		shown, _ := cutText(e.Chat, MaxShownText)
 		b = appendEscaped(b, shown)
 		if len(shown) < len(e.Chat) {
 			b = append(b, " …"...)
@@ -358,7 +358,7 @@ func messageNote(e *decode.Event) (note, group string) {
 			b = append(b, '"')
 		}
 	case e.PayloadIsText:
-		shown, cut := cutText(e.Payload, maxShownText)
+		shown, cut := cutText(e.Payload, MaxShownText)
 		b = appendEscaped(b, shown)
 		if cut {
 			b = append(b, " …"...)

@@ -160,7 +160,7 @@ func (p *jsonPrinter) str(sp span) bool {
 
 // appendShownString writes the JSON string starting at src[pos] (a quote)
 // as the views show it: decoded (PHP's "\u732a\u732a" reads 猪猪, "\/"
-// reads /), cut after maxShownText decoded bytes with a mark saying how
+// reads /), cut after MaxShownText decoded bytes with a mark saying how
 // many there were, and escaped for the terminal (quotes and backslashes as
 // in JSON, the rest as appendEscaped), between quotes in sp's colour. It
 // returns the index after the closing quote; ok is false, and dst is given
@@ -340,7 +340,7 @@ func countDecoded(src []byte, i int) (n, next int, ok bool) {
 }
 
 // shownWriter writes decoded string content for appendShownString,
-// counting decoded bytes: past maxShownText it writes no more.
+// counting decoded bytes: past MaxShownText it writes no more.
 type shownWriter struct {
 	dst          []byte
 	shown, total int // decoded bytes written, and met
@@ -350,7 +350,7 @@ type shownWriter struct {
 // room reports whether n more decoded bytes may be written.
 func (w *shownWriter) room(n int) bool {
 	w.total += n
-	if w.cut || w.shown+n > maxShownText {
+	if w.cut || w.shown+n > MaxShownText {
 		w.cut = true
 		return false
 	}
@@ -360,7 +360,7 @@ func (w *shownWriter) room(n int) bool {
 
 // ascii writes printable ASCII other than the quote and the backslash.
 func (w *shownWriter) ascii(s []byte) {
-	if n := maxShownText - w.shown; !w.cut && len(s) > n {
+	if n := MaxShownText - w.shown; !w.cut && len(s) > n {
 		w.dst = append(w.dst, s[:n]...)
 		w.shown += n
 		w.total += len(s)

@@ -18,7 +18,7 @@ func refShownString(src []byte, sc *Scheme) (out []byte, decoded []byte, ok bool
 	if !ok {
 		return nil, nil, false
 	}
-	shown, cut := cutText(end.decoded, maxShownText)
+	shown, cut := cutText(end.decoded, MaxShownText)
 	out = append(out, sc.String.on...)
 	out = append(out, '"')
 	out = refQuotedContent(out, shown)
@@ -47,7 +47,7 @@ func checkShownString(t *testing.T, src []byte) {
 	// Where invalid UTF-8 meets the cut, the two cut differently (the
 	// reference backs up over continuation bytes): chat JSON comes from
 	// text messages, which are valid UTF-8.
-	if !utf8.Valid(decoded) && len(decoded) > maxShownText {
+	if !utf8.Valid(decoded) && len(decoded) > MaxShownText {
 		return
 	}
 	if got := got[1:]; !bytes.Equal(got, want) {
@@ -59,12 +59,12 @@ func checkShownString(t *testing.T, src []byte) {
 }
 
 func TestAppendShownString(t *testing.T) {
-	long := strings.Repeat(`\u732a`, maxShownText/3+5)
+	long := strings.Repeat(`\u732a`, MaxShownText/3+5)
 	for _, s := range []string{
 		`""`, `"abc"`, `"a\"b\\c\/d"`, `"\u732a\u732a"`, `"\ud83d\ude00 smile"`, `"\ud83d alone"`, `"\ude00"`,
 		`"\u0000\u001b[31m\u007f\u0085\u202e"`, `"\b\f\n\r\t"`, "\"raw \x01 \x7f é \xff\"",
-		`"` + long + `"`, `"` + strings.Repeat("a", maxShownText) + `"`, `"` + strings.Repeat("a", maxShownText+1) + `"`,
-		`"` + strings.Repeat("a", maxShownText-1) + `\u732a"`, `"` + strings.Repeat("é", maxShownText) + `"`,
+		`"` + long + `"`, `"` + strings.Repeat("a", MaxShownText) + `"`, `"` + strings.Repeat("a", MaxShownText+1) + `"`,
+		`"` + strings.Repeat("a", MaxShownText-1) + `\u732a"`, `"` + strings.Repeat("é", MaxShownText) + `"`,
 		`"unterminated`, `"bad \x escape"`, `"\u12"`, `"\u12zz"`, `"trailing \`,
 	} {
 		checkShownString(t, []byte(s))

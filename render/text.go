@@ -8,9 +8,11 @@ import (
 	"github.com/chatsniff/chatsniff/decode"
 )
 
-// maxShownText is how much of a text, a chat line or a JSON string the
+// MaxShownText is how much of a text, a chat line or a JSON string the
 // conversation and explain views print; NDJSON always carries all of it.
-const maxShownText = 1024
+// The chat layer may be told to decode no more of a line than this
+// (decode.ChatOptions.MaxContent).
+const MaxShownText = 1024
 
 // maxShownBinary is how many bytes of a binary payload are hex-dumped.
 const maxShownBinary = 64
@@ -160,12 +162,12 @@ func appendMessage(b []byte, e *decode.Event, o TextOptions) []byte {
 	sc := o.Scheme
 	switch {
 	case e.ChatLine != "":
-		line, cut := cutText(e.ChatLine, maxShownText)
+		line, cut := cutText(e.ChatLine, MaxShownText)
 		b = append(b, sc.Chat.on...)
 		b = appendEscaped(b, line)
 		b = append(b, sc.Chat.off...)
-		if cut {
-			b = appendCutMark(b, len(e.ChatLine), sc)
+		if whole := max(len(e.ChatLine), e.ChatLineLen); cut || whole > len(e.ChatLine) {
+			b = appendCutMark(b, whole, sc)
 		}
 	case e.Opcode == decode.OpClose:
 		b = append(b, "close"...)
@@ -207,12 +209,12 @@ func appendMessage(b []byte, e *decode.Event, o TextOptions) []byte {
 	return append(b, '\n')
 }
 
-// appendPayloadSummary shows text escaped (cut at maxShownText) and binary
+// appendPayloadSummary shows text escaped (cut at MaxShownText) and binary
 // as its length and a hex dump of its first bytes.
 func appendPayloadSummary(b []byte, e *decode.Event, sc *Scheme) []byte {
 	p := e.Payload
 	if e.PayloadIsText {
-		shown, cut := cutText(p, maxShownText)
+		shown, cut := cutText(p, MaxShownText)
 		b = append(b, sc.String.on...)
 		b = appendEscaped(b, shown)
 		b = append(b, sc.String.off...)

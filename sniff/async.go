@@ -92,11 +92,11 @@ type batchSpan struct {
 // asyncOutput is an Output that reads chat, formats and writes on other
 // goroutines.
 type asyncOutput struct {
-	out   batchOutput
-	chat  *decode.ChatReader
-	lines bool
-	cur   *eventBatch
-	free  chan *eventBatch
+	out      batchOutput
+	chat     *decode.ChatReader
+	chatOpts decode.ChatOptions
+	cur      *eventBatch
+	free     chan *eventBatch
 	// toParse and toName get every batch, in order; toFmt and toW get
 	// them from the name stage.
 	toParse chan *eventBatch
@@ -111,20 +111,19 @@ type asyncOutput struct {
 }
 
 // newAsyncOutput starts the stages; close must be called to stop them.
-// Events go through a ChatReader (lines or not, as chatLines says) and
-// then to out.
-func newAsyncOutput(out batchOutput, chatLines bool) *asyncOutput {
+// Events are read as chat with opts and then go to out.
+func newAsyncOutput(out batchOutput, opts decode.ChatOptions) *asyncOutput {
 	workers := max(1, runtime.GOMAXPROCS(0))
 	a := &asyncOutput{
-		out:     out,
-		lines:   chatLines,
-		free:    make(chan *eventBatch, batchesInFlight),
-		toParse: make(chan *eventBatch, batchesInFlight),
-		toName:  make(chan *eventBatch, batchesInFlight),
-		toFmt:   make(chan *eventBatch, batchesInFlight),
-		toW:     make(chan *eventBatch, batchesInFlight),
-		flushed: make(chan error),
-		done:    make(chan struct{}),
+		out:      out,
+		chatOpts: opts,
+		free:     make(chan *eventBatch, batchesInFlight),
+		toParse:  make(chan *eventBatch, batchesInFlight),
+		toName:   make(chan *eventBatch, batchesInFlight),
+		toFmt:    make(chan *eventBatch, batchesInFlight),
+		toW:      make(chan *eventBatch, batchesInFlight),
+		flushed:  make(chan error),
+		done:     make(chan struct{}),
 	}
 	for range batchesInFlight {
 		a.free <- &eventBatch{
@@ -137,7 +136,7 @@ func newAsyncOutput(out batchOutput, chatLines bool) *asyncOutput {
 			formatted: make(chan struct{}, 1),
 		}
 	}
-	a.chat = decode.NewChatReader(nil, chatLines)
+	a.chat = decode.NewChatReader(nil, opts)
 	for range workers {
 		go a.parse()
 		go a.format()
@@ -149,7 +148,7 @@ func newAsyncOutput(out batchOutput, chatLines bool) *asyncOutput {
 
 // parse is one parser.
 func (a *asyncOutput) parse() {
-	p := decode.NewChatParser(a.lines)
+	p := decode.NewChatParser(a.chatOpts)
 	for b := range a.toParse {
 		b.chat = b.chat[:0]
 		if len(b.chats) < len(b.events) {

@@ -143,8 +143,8 @@ type eventLog struct {
 }
 
 func (r *eventLog) AppendEvent(dst []byte, e *decode.Event) []byte {
-	return fmt.Appendf(dst, "%d %d/%08x %d/%08x %t %t %q\n", e.ConnID, len(e.Payload), crc32.ChecksumIEEE(e.Payload),
-		len(e.Chat), crc32.ChecksumIEEE(e.Chat), e.Payload == nil, e.Chat == nil, e.ChatLine)
+	return fmt.Appendf(dst, "%d %d/%08x %d/%08x %t %t %q %d\n", e.ConnID, len(e.Payload), crc32.ChecksumIEEE(e.Payload),
+		len(e.Chat), crc32.ChecksumIEEE(e.Chat), e.Payload == nil, e.Chat == nil, e.ChatLine, e.ChatLineLen)
 }
 
 func (r *eventLog) Event(e *decode.Event) { r.Write(r.AppendEvent(nil, e)) }
@@ -168,8 +168,9 @@ func (r *eventLog) Flush() error { r.flushes++; return nil }
 // whole and in order, as a ChatReader in front of the output writes them.
 func TestAsyncOutputOrder(t *testing.T) {
 	var direct, async eventLog
-	chat := decode.NewChatReader(&direct, true)
-	a := newAsyncOutput(&async, true)
+	opts := decode.ChatOptions{MaxContent: 50}
+	chat := decode.NewChatReader(&direct, opts)
+	a := newAsyncOutput(&async, opts)
 	sizes := []int{0, 1, 100, batchBytes - 1, batchBytes, batchBytes + 1, 3 * batchBytes, 5, 0}
 	server := netip.MustParseAddrPort("127.0.0.1:7272")
 	for i := range 2 * batchEvents {
@@ -207,7 +208,7 @@ func TestAsyncOutputOrder(t *testing.T) {
 		if async.got[i] != direct.got[i] {
 			t.Fatalf("event %d differs:\n got %s\nwant %s", i, async.got[i], direct.got[i])
 		}
-		if !strings.HasSuffix(direct.got[i], ` ""`) {
+		if !strings.Contains(direct.got[i], ` "" `) {
 			chats++
 		}
 	}
@@ -216,5 +217,36 @@ func TestAsyncOutputOrder(t *testing.T) {
 	}
 	if async.flushes != 2 {
 		t.Fatalf("%d flushes, want 2", async.flushes)
+	}
+}
+
+// TestCutLinesSameText checks that the conversation view is the same
+// whether the chat layer decodes long lines whole or only as far as the
+// view shows them (Options.ChatContentMax), with the cut falling in every
+// kind of character.
+func TestCutLinesSameText(t *testing.T) {
+	server := netip.MustParseAddrPort("127.0.0.1:7272")
+	to := render.TextOptions{Scheme: render.NewScheme(true)}
+	pieces := []string{`a`, `\u00e9`, `\u732a`, `\ud83d\ude00`, `é`, `猪`, `😀`, `\"`, `\\`, `\n`, `\ud83d`, `\u202e`}
+	for _, p := range pieces {
+		for pad := range 8 {
+			content := strings.Repeat("x", pad) + strings.Repeat(p, 2*render.MaxShownText/len(p)+3)
+			payload := []byte(`{"type":"say","from_client_id":"1","from_client_name":"alice","to_client_id":"all","content":"` + content + `"}`)
+			var outs [2]string
+			for i, max := range []int{0, render.MaxShownText} {
+				var got []byte
+				r := decode.NewChatReader(decode.SinkFunc(func(e *decode.Event) { got = render.AppendText(got, e, to) }),
+					decode.ChatOptions{MaxContent: max})
+				r.Event(&decode.Event{Kind: decode.KindMessage, ConnID: 1, Server: server, Opcode: decode.OpText,
+					PayloadIsText: true, Payload: payload, Length: len(payload)})
+				outs[i] = string(got)
+			}
+			if outs[0] != outs[1] {
+				t.Fatalf("%q after %d bytes: whole line\n%q\ncut line\n%q", p, pad, outs[0], outs[1])
+			}
+			if !strings.Contains(outs[0], "alice → all: ") {
+				t.Fatalf("no chat line: %q", outs[0])
+			}
+		}
 	}
 }

@@ -41,7 +41,8 @@ type Command struct {
 
 // output makes the writer c.Format asks for, and sets what it implies in
 // opts: --explain gets events with their packets, not through an Output
-// (which is then nil), and NDJSON prints no chat lines.
+// (which is then nil), NDJSON prints no chat lines, and the conversation
+// only the start of long ones.
 func (c *Command) output(opts *Options) Output {
 	sc := render.NewScheme(render.UseColor(c.Color))
 	switch c.Format {
@@ -52,6 +53,7 @@ func (c *Command) output(opts *Options) Output {
 		opts.Explain = render.NewExplain(c.Stdout, sc)
 		return nil
 	}
+	opts.ChatContentMax = render.MaxShownText
 	return render.NewText(c.Stdout, render.TextOptions{Scheme: sc, Compact: c.Compact})
 }
 

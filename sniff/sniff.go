@@ -37,6 +37,10 @@ type Options struct {
 	// NoChatLines says that Output does not print Event.ChatLine (NDJSON),
 	// so the chat layer need not build it.
 	NoChatLines bool
+	// ChatContentMax, when above 0, says that Output shows no more than
+	// this many bytes of a chat line: the chat layer decodes a long say's
+	// content only that far (decode.ChatOptions.MaxContent).
+	ChatContentMax int
 }
 
 // Summary is what the run saw, for the closing line on stderr.
@@ -85,12 +89,13 @@ func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Sum
 		// The chat layer reads the JSON after the decoder, with the
 		// output: on other goroutines when reading a file (async.go).
 		cfg.DeferChat = true
+		chat := decode.ChatOptions{NoLines: opts.NoChatLines, MaxContent: opts.ChatContentMax}
 		if bo, ok := out.(batchOutput); ok && !opts.Live {
-			ao := newAsyncOutput(bo, !opts.NoChatLines)
+			ao := newAsyncOutput(bo, chat)
 			defer ao.close()
 			r.out = ao
 		} else {
-			r.out = chatOutput{decode.NewChatReader(out, !opts.NoChatLines), out}
+			r.out = chatOutput{decode.NewChatReader(out, chat), out}
 		}
 	}
 	r.dec = decode.NewDecoder(cfg, r)
