@@ -578,11 +578,47 @@ func appendUnquotedCut(b, q []byte, max int) (_ []byte, n int) {
 		i, n = i+e, n+t
 	}
 	b = appendUnescaped(b, s[:i])
-	for i < len(s) {
+	return b, n + unescapedLen(s[i:])
+}
+
+// unescapedLen is len(appendUnescaped(nil, s)), counted without writing:
+// runs of ASCII a word at a time and \uXXXX escapes within the word that
+// starts with them, the rest by textUnit.
+func unescapedLen(s []byte) (n int) {
+	for i := 0; i < len(s); {
+		if i+8 <= len(s) {
+			w := binary.LittleEndian.Uint64(s[i:])
+			if uint16(w) == 'u'<<8|'\\' {
+				switch r := jsonstr.Hex4Value(uint32(w >> 16)); {
+				case r < 0x80:
+					n, i = n+1, i+6
+					continue
+				case r < 0x800:
+					n, i = n+2, i+6
+					continue
+				case r < 0xd800 || r >= 0xe000:
+					n, i = n+3, i+6
+					continue
+				}
+			} else if m := (w | isZeroByte(w^'\\'*swarOnes)) & swarHighs; m == 0 {
+				n, i = n+8, i+8
+				continue
+			} else if k := bits.TrailingZeros64(m) >> 3; k > 0 {
+				n, i = n+k, i+k
+				continue
+			}
+		}
 		e, t := textUnit(s, i)
-		i, n = i+e, n+t
+		n, i = n+t, i+e
 	}
-	return b, n
+	return n
+}
+
+// isZeroByte sets the high bit of each byte of w that is zero, exactly
+// (other bits are noise): adding 0x7f to the low seven bits carries into
+// the high bit when they are not all zero, never into the next byte.
+func isZeroByte(w uint64) uint64 {
+	return ^((w&(0x7f*swarOnes) + 0x7f*swarOnes) | w)
 }
 
 // textUnit measures the character that starts at s[i], in s, the inside of
@@ -642,7 +678,8 @@ func appendUnescaped(b, s []byte) []byte {
 				if len(s)-i < 6 || s[i+1] != 'u' {
 					break
 				}
-				r := hex4(s[i+2:])
+				// s is a valid JSON string: the digits need no check.
+				r := jsonstr.Hex4Value(binary.LittleEndian.Uint32(s[i+2:]))
 				if r < 0x80 || (r >= 0xd800 && r < 0xe000) {
 					break // ASCII and surrogates: the general case below
 				}

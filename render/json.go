@@ -286,6 +286,20 @@ func appendShownString(dst, src []byte, pos int, sp span, sc *Scheme) (_ []byte,
 // an invalid byte the one it is.
 func countDecoded(src []byte, i int) (n, next int, ok bool) {
 	for i < len(src) {
+		// \uXXXX escapes (but surrogates) within the word that starts
+		// with them: PHP's text is mostly these.
+		for i+8 <= len(src) {
+			w := binary.LittleEndian.Uint64(src[i:])
+			if uint16(w) != 'u'<<8|'\\' {
+				break
+			}
+			r := jsonstr.Hex4Word(uint32(w >> 16))
+			if r < 0 || utf16.IsSurrogate(r) {
+				break
+			}
+			n += utf8.RuneLen(r)
+			i += 6
+		}
 		// Raw bytes up to the next quote or backslash, a word at a time.
 		for i+8 <= len(src) {
 			m := quoteOrBackslash(binary.LittleEndian.Uint64(src[i:]))

@@ -20,6 +20,13 @@ func Hex4Word(x uint32) rune {
 	if !IsHex4Word(x) {
 		return -1
 	}
+	return Hex4Value(x)
+}
+
+// Hex4Value is Hex4Word for four bytes known to be hex digits (in a JSON
+// string already validated): garbage otherwise, but small enough to be
+// inlined into the loops that decode text.
+func Hex4Value(x uint32) rune {
 	// A hex digit's value is its low nibble, plus 9 for a letter (bit 6).
 	v := x&(0x0f*ones) + 9*(x>>6&ones)
 	// Two digits to a byte: the first of each pair is the high nibble.

@@ -63,3 +63,22 @@ func TestHex4EveryByte(t *testing.T) {
 		}
 	}
 }
+
+// TestHex4Value checks the unchecked reader on every four hex digits.
+func TestHex4Value(t *testing.T) {
+	const digits = "0123456789abcdefABCDEF"
+	var b [4]byte
+	for _, a := range []byte(digits) {
+		for _, c := range []byte(digits) {
+			for _, d := range []byte(digits) {
+				for _, e := range []byte(digits) {
+					b = [4]byte{a, c, d, e}
+					x := uint32(a) | uint32(c)<<8 | uint32(d)<<16 | uint32(e)<<24
+					if got, want := Hex4Value(x), Hex4(b[:]); got != want {
+						t.Fatalf("Hex4Value(%q) = %#x, want %#x", b[:], got, want)
+					}
+				}
+			}
+		}
+	}
+}
