@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -196,6 +197,42 @@ func FuzzPcapLikePcapgo(f *testing.F) {
 			if !bytes.Equal(got, want) || !ci.Timestamp.Equal(wci.Timestamp) || ci.CaptureLength != wci.CaptureLength || ci.Length != wci.Length {
 				t.Fatalf("packet %d: %v %x, pcapgo %v %x", i, ci, got, wci, want)
 			}
+		}
+	})
+}
+
+// FuzzDecodeTCP checks decodeTCP against layers.TCP.DecodeFromBytes: the
+// same segments accepted, the same fields read (options aside, which
+// decodeTCP leaves unread).
+func FuzzDecodeTCP(f *testing.F) {
+	f.Add([]byte("\x1c\x68\x9e\x2a\x00\x00\x00\x01\x00\x00\x00\x02\x80\x18\x01\xf5\x00\x00\x00\x00\x01\x01\x08\x0a\x00\x00\x00\x01\x00\x00\x00\x02hello"))
+	f.Add([]byte("\x00\x50\x00\x50\x00\x00\x00\x01\x00\x00\x00\x02\x40\x02\x00\x00\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want, got layers.TCP
+		wantOK := want.DecodeFromBytes(b, gopacket.NilDecodeFeedback) == nil
+		if ok := decodeTCP(&got, b); ok != wantOK {
+			t.Fatalf("%x: decodeTCP %v, DecodeFromBytes %v", b, ok, wantOK)
+		}
+		if !wantOK {
+			return
+		}
+		// The exported fields but the options; the unexported ones only
+		// serve gopacket's own methods (TransportFlow, options), which
+		// nothing here calls on a decoded segment.
+		type fields struct {
+			Contents, Payload                          []byte
+			SrcPort, DstPort                           layers.TCPPort
+			Seq, Ack                                   uint32
+			DataOffset                                 uint8
+			FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, NS bool
+			Window, Checksum, Urgent                   uint16
+		}
+		of := func(t *layers.TCP) fields {
+			return fields{t.Contents, t.Payload, t.SrcPort, t.DstPort, t.Seq, t.Ack, t.DataOffset,
+				t.FIN, t.SYN, t.RST, t.PSH, t.ACK, t.URG, t.ECE, t.CWR, t.NS, t.Window, t.Checksum, t.Urgent}
+		}
+		if g, w := of(&got), of(&want); !reflect.DeepEqual(g, w) {
+			t.Fatalf("%x:\n got %+v\nwant %+v", b, g, w)
 		}
 	})
 }
