@@ -34,11 +34,11 @@ func TestAsyncSameOutput(t *testing.T) {
 						t.Fatal(err)
 					}
 					var buf bytes.Buffer
-					var out Output = render.NewNDJSON(&buf)
-					if format == FormatText {
-						out = render.NewText(&buf, render.TextOptions{Scheme: render.NewScheme(true)})
-					}
-					sums[i], err = Run(context.Background(), src, Options{Live: live}, out)
+					// The writer and options the CLI would use.
+					c := &Command{Format: format, Color: render.ColorAlways, Stdout: &buf}
+					opts := Options{Live: live}
+					out := c.output(&opts)
+					sums[i], err = Run(context.Background(), src, opts, out)
 					src.Close()
 					if err != nil && !errors.Is(err, capture.ErrTruncated) {
 						t.Fatal(err)
