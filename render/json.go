@@ -212,7 +212,11 @@ func appendShownString(dst, src []byte, pos int, sp span, sc *Scheme) (_ []byte,
 			// need no escaping, as PHP writes any Chinese or Japanese
 			// text, in a tight loop.
 			for i+6 <= len(src) && src[i] == '\\' && src[i+1] == 'u' {
-				r := jsonstr.Hex4(src[i+2:])
+				x := binary.LittleEndian.Uint32(src[i+2:])
+				if !jsonstr.IsHex4Word(x) {
+					break
+				}
+				r := jsonstr.Hex4Value(x)
 				if r < 0x800 || (r >= 0xd800 && r < 0xe000) || unsafeRune(r) {
 					break // ASCII, two bytes, surrogates and the rest: below
 				}
@@ -293,8 +297,12 @@ func countDecoded(src []byte, i int) (n, next int, ok bool) {
 			if uint16(w) != 'u'<<8|'\\' {
 				break
 			}
-			r := jsonstr.Hex4Word(uint32(w >> 16))
-			if r < 0 || utf16.IsSurrogate(r) {
+			x := uint32(w >> 16)
+			if !jsonstr.IsHex4Word(x) {
+				break
+			}
+			r := jsonstr.Hex4Value(x) // both inlined: Hex4Word is not
+			if utf16.IsSurrogate(r) {
 				break
 			}
 			n += utf8.RuneLen(r)
