@@ -14,7 +14,7 @@ import (
 // under them) was about a tenth of the main loop's profile: a reader
 // goroutine does it while the main loop decodes, copying the packets into
 // batches that go round between the two goroutines, so that steady state
-// allocates nothing. Like the render goroutine (async.go) it is one
+// allocates nothing. Like the stages after the loop (async.go) it is one
 // goroutine for the whole run, and only for files: a live source's
 // timeouts and per-packet flushing stay in the main loop.
 
