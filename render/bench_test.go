@@ -133,3 +133,24 @@ func BenchmarkJSONBytes(b *testing.B) {
 		out = appendJSONBytes(out[:0], p)
 	}
 }
+
+// TestAppendJSONBytesChunkEdges puts the worst expansions (controls: six
+// bytes each, then quotes: two) on both sides of a chunk's end, where the
+// escaper's last word reads past the chunk.
+func TestAppendJSONBytesChunkEdges(t *testing.T) {
+	for _, before := range []int{jsonChunk - 9, jsonChunk - 8, jsonChunk - 1, jsonChunk, jsonChunk + 1} {
+		for _, fill := range []string{"\x01", `"`, "é"} {
+			s := strings.Repeat(fill, before) + strings.Repeat(`"`, 24) + strings.Repeat("\x02", 9)
+			checkJSONString(t, s)
+		}
+	}
+	// With the output buffer's spare room exactly as asked for, whatever
+	// slices.Grow would round it up to.
+	s := []byte(strings.Repeat("\x01", jsonChunk-1) + strings.Repeat(`"`, 24))
+	want := appendJSONBytes(nil, s)
+	for spare := 6*jsonChunk - 16; spare <= 6*jsonChunk+80; spare++ {
+		if got := appendJSONBytes(make([]byte, 0, 1+spare), s); !bytes.Equal(got, want) {
+			t.Fatalf("spare room %d: wrong output", spare)
+		}
+	}
+}

@@ -235,7 +235,10 @@ func appendJSONBytes(b []byte, s []byte) []byte {
 	b = append(b, '"')
 	for len(s) > 0 {
 		n := min(len(s), jsonChunk)
-		b = slices.Grow(b, 6*n+8)
+		// Room for the worst case: the chunk's bytes and those a last
+		// word or rune may run past it (at most ten), six output bytes
+		// each, and the eight a word store writes past the end.
+		b = slices.Grow(b, 6*(n+16)+8)
 		out := b[len(b):cap(b)]
 		i, j := 0, 0
 		for i < n {
