@@ -600,7 +600,7 @@ func unescapedLen(s []byte) (n int) {
 					n, i = n+3, i+6
 					continue
 				}
-			} else if m := (w | isZeroByte(w^'\\'*swarOnes)) & swarHighs; m == 0 {
+			} else if m := (w | jsonstr.ZeroBytes(w^'\\'*swarOnes)) & swarHighs; m == 0 {
 				n, i = n+8, i+8
 				continue
 			} else if k := bits.TrailingZeros64(m) >> 3; k > 0 {
@@ -612,13 +612,6 @@ func unescapedLen(s []byte) (n int) {
 		n, i = n+t, i+e
 	}
 	return n
-}
-
-// isZeroByte sets the high bit of each byte of w that is zero, exactly
-// (other bits are noise): adding 0x7f to the low seven bits carries into
-// the high bit when they are not all zero, never into the next byte.
-func isZeroByte(w uint64) uint64 {
-	return ^((w&(0x7f*swarOnes) + 0x7f*swarOnes) | w)
 }
 
 // textUnit measures the character that starts at s[i], in s, the inside of

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chatsniff/chatsniff/decode"
+	"github.com/chatsniff/chatsniff/internal/jsonstr"
 )
 
 // TimeLayout is how NDJSON writes times: RFC 3339 in UTC with all nine
@@ -209,14 +210,7 @@ const (
 // backslashes of w. Each test here is exact (no borrow crosses bytes), so
 // every flag may be acted on, not only the lowest.
 func quoteOrBackslash(w uint64) uint64 {
-	return (isZero(w^('"'*swarOnes)) | isZero(w^('\\'*swarOnes))) & swarHighs
-}
-
-// isZero sets the high bit of each byte of w that is zero (other bits are
-// noise): adding 0x7f to the low seven bits carries into the high bit
-// exactly when they are not all zero, and never into the next byte.
-func isZero(w uint64) uint64 {
-	return ^((w&(0x7f*swarOnes) + 0x7f*swarOnes) | w)
+	return (jsonstr.ZeroBytes(w^('"'*swarOnes)) | jsonstr.ZeroBytes(w^('\\'*swarOnes))) & swarHighs
 }
 
 // jsonChunk is how much of s appendJSONBytes escapes per growth of b: an
@@ -246,7 +240,7 @@ func appendJSONBytes(b []byte, s []byte) []byte {
 				w := binary.LittleEndian.Uint64(s[i:])
 				binary.LittleEndian.PutUint64(out[j:], w)
 				qb := quoteOrBackslash(w)
-				other := (isZero(w&(0xe0*swarOnes)) | w) & swarHighs // controls, non-ASCII
+				other := (jsonstr.ZeroBytes(w&(0xe0*swarOnes)) | w) & swarHighs // controls, non-ASCII
 				if qb|other == 0 {
 					i += 8
 					j += 8

@@ -1,9 +1,9 @@
-// Package jsonstr reads JSON string escapes for the two places that decode
-// chat text: the chat layer (package decode) and the views (package
-// render). Chat servers written in PHP send every non-ASCII character as
-// \uXXXX, so reading four hex digits is on the hot path of both: it is
-// done with arithmetic on the four bytes at once, with no table to load
-// from.
+// Package jsonstr holds what the two scanners of JSON strings share: the
+// chat layer (package decode) and the views and NDJSON (package render).
+// Chat servers written in PHP send every non-ASCII character as \uXXXX, so
+// reading four hex digits is on the hot path of both, done with arithmetic
+// on the four bytes at once, with no table to load from; and both look at
+// eight bytes of a string at a time (ZeroBytes).
 package jsonstr
 
 import "encoding/binary"
@@ -48,4 +48,13 @@ func IsHex4Word(x uint32) bool {
 	l := x | 0x20*ones
 	letter := (l + (0x80-'a')*ones) &^ (l + (0x80-'f'-1)*ones)
 	return (digit|letter)&highs == highs
+}
+
+// ZeroBytes sets the high bit of each byte of w that is zero, exactly
+// (the other bits are noise): adding 0x7f to a byte's low seven bits
+// carries into its high bit when they are not all zero, and never into the
+// next byte. Both scanners test eight bytes of a string at once with it.
+func ZeroBytes(w uint64) uint64 {
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	return ^((w&low7 + low7) | w)
 }

@@ -82,3 +82,32 @@ func TestHex4Value(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroBytes checks every byte value in every position of a word whose
+// other bytes are zero or not.
+func TestZeroBytes(t *testing.T) {
+	for _, fill := range []byte{0, 1, 0x80, 0xff} {
+		for pos := range 8 {
+			for c := range 256 {
+				var w uint64
+				for i := range 8 {
+					b := uint64(fill)
+					if i == pos {
+						b = uint64(c)
+					}
+					w |= b << (8 * i)
+				}
+				got := ZeroBytes(w) & 0x8080808080808080
+				var want uint64
+				for i := range 8 {
+					if byte(w>>(8*i)) == 0 {
+						want |= 0x80 << (8 * i)
+					}
+				}
+				if got != want {
+					t.Fatalf("ZeroBytes(%#016x) flags %#016x, want %#016x", w, got, want)
+				}
+			}
+		}
+	}
+}
