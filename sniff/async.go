@@ -2,6 +2,7 @@ package sniff
 
 import (
 	"runtime"
+	"sync"
 
 	"github.com/chatsniff/chatsniff/decode"
 )
@@ -45,6 +46,12 @@ const (
 	// keeps; a bigger one (grown for a huge message) is dropped so that
 	// one message does not pin its memory for the rest of the run.
 	maxKept = 2 << 20
+	// maxInFlightBytes bounds the payload bytes in the batches handed
+	// over and not yet written. Batches of ordinary messages stay far
+	// below it (batchesInFlight × batchBytes); it holds back big ones (up
+	// to the message cap, 16 MB), which would otherwise fill every batch
+	// at once, each with an output several times its size.
+	maxInFlightBytes = 8 << 20
 	// outBytes is a batch's first output buffer: NDJSON of chat traffic
 	// takes about three times the payload bytes (escaped text, then the
 	// chat JSON), and a buffer that must double its way up is garbage
@@ -108,6 +115,12 @@ type asyncOutput struct {
 	done    chan struct{}
 	// writeErr is the first error writing the output; Flush returns it.
 	writeErr error
+
+	// inFlight is the payload bytes of the batches handed over and not
+	// yet recycled, under mu; send waits on drained while it is too high.
+	mu       sync.Mutex
+	drained  *sync.Cond
+	inFlight int
 }
 
 // newAsyncOutput starts the stages; close must be called to stop them.
@@ -125,6 +138,7 @@ func newAsyncOutput(out batchOutput, opts decode.ChatOptions) *asyncOutput {
 		flushed:  make(chan error),
 		done:     make(chan struct{}),
 	}
+	a.drained = sync.NewCond(&a.mu)
 	for range batchesInFlight {
 		a.free <- &eventBatch{
 			events:    make([]decode.Event, 0, batchEvents),
@@ -238,6 +252,10 @@ func (b *eventBatch) setPayload(e *decode.Event, s *batchSpan) {
 }
 
 func (a *asyncOutput) recycle(b *eventBatch) {
+	a.mu.Lock()
+	a.inFlight -= len(b.arena) // as send counted it, before the arena goes
+	a.mu.Unlock()
+	a.drained.Signal()
 	clear(b.events) // drop the strings they point to
 	b.events, b.spans = b.events[:0], b.spans[:0]
 	if cap(b.arena) > maxKept {
@@ -285,6 +303,13 @@ func (a *asyncOutput) batch() *eventBatch {
 }
 
 func (a *asyncOutput) send() {
+	n := len(a.cur.arena)
+	a.mu.Lock()
+	for a.inFlight > 0 && a.inFlight+n > maxInFlightBytes {
+		a.drained.Wait()
+	}
+	a.inFlight += n
+	a.mu.Unlock()
 	a.toName <- a.cur
 	a.toParse <- a.cur
 	a.cur = nil

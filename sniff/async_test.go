@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -247,6 +248,44 @@ func TestCutLinesSameText(t *testing.T) {
 			if !strings.Contains(outs[0], "alice → all: ") {
 				t.Fatalf("no chat line: %q", outs[0])
 			}
+		}
+	}
+}
+
+// TestAsyncOutputBoundsBigMessages hands over messages of several MB, up
+// to the message cap: they are written whole and in order, while the
+// payload bytes in flight stay within maxInFlightBytes (or one message,
+// when a single one is larger).
+func TestAsyncOutputBoundsBigMessages(t *testing.T) {
+	// A stage waiting for bytes that are never given back hangs: crash
+	// with every goroutine's stack rather than wait for go test's timeout.
+	stuck := time.AfterFunc(2*time.Minute, func() { panic("the stages are stuck") })
+	defer stuck.Stop()
+	var direct, async eventLog
+	a := newAsyncOutput(&async, decode.ChatOptions{})
+	sizes := []int{3 << 20, 100, 5 << 20, decode.DefaultMaxMessage, 1 << 20, 10, 7 << 20}
+	for i := range 3 * len(sizes) {
+		n := sizes[i%len(sizes)]
+		e := &decode.Event{Kind: decode.KindMessage, ConnID: uint64(i), Opcode: decode.OpBinary, Payload: bytes.Repeat([]byte{byte(i)}, n)}
+		direct.Event(e)
+		a.Event(e)
+		a.mu.Lock()
+		inFlight := a.inFlight
+		a.mu.Unlock()
+		if inFlight > max(maxInFlightBytes, n) {
+			t.Fatalf("after a %d-byte message: %d bytes in flight", n, inFlight)
+		}
+	}
+	if err := a.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	a.close()
+	if len(async.got) != len(direct.got) {
+		t.Fatalf("%d events written, want %d", len(async.got), len(direct.got))
+	}
+	for i := range direct.got {
+		if async.got[i] != direct.got[i] {
+			t.Fatalf("event %d differs", i)
 		}
 	}
 }
