@@ -42,25 +42,6 @@ func TestPHPJSON(t *testing.T) {
 	}
 }
 
-func TestHTMLSpecialCharsAndNl2br(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"plain", "plain"},
-		{`<script>alert("x" & 'y')</script>`, "&lt;script&gt;alert(&quot;x&quot; &amp; &#039;y&#039;)&lt;/script&gt;"},
-		{"&lt;", "&amp;lt;"},
-		{"a\nb", "a<br />\nb"},
-		{"a\r\nb", "a<br />\r\nb"},
-		{"a\n\rb", "a<br />\n\rb"},
-		{"a\n\nb", "a<br />\n<br />\nb"},
-		{"a\rb\r", "a<br />\rb<br />\r"},
-		{"bad \xc3 utf8", "bad \uFFFD utf8"},
-	}
-	for _, tt := range tests {
-		if got := chatContent(tt.in); got != tt.want {
-			t.Errorf("chatContent(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 // FuzzPHPJSON: whatever the string, the PHP-style encoding is pure ASCII,
 // has no bare "/", and decodes back to what encoding/json decodes from its
 // own encoding.

@@ -43,7 +43,7 @@ func (p roomProtocol) login(c *client, m *chat.Message) {
 		return
 	}
 	roomKey := m.RoomID.String()
-	name := htmlSpecialChars(m.ClientName)
+	name := chat.HTMLSpecialChars(m.ClientName)
 	h := p.s.hub
 	h.mu.Lock()
 	ok := p.joinLocked(c, roomKey, name)
@@ -62,7 +62,7 @@ func (p roomProtocol) joinLocked(c *client, roomKey, name string) bool {
 		p.leaveLocked(c)
 	}
 	r := h.roomLocked(roomKey)
-	notice := chat.RoomLoginNotice{Type: chat.TypeLogin, ClientID: c.id, ClientName: htmlSpecialChars(name), Time: p.s.now()}
+	notice := chat.RoomLoginNotice{Type: chat.TypeLogin, ClientID: c.id, ClientName: chat.HTMLSpecialChars(name), Time: p.s.now()}
 	b, err := phpJSON(notice)
 	if err != nil {
 		c.log().Error("login notice", slog.Any("err", err))
@@ -121,7 +121,7 @@ func (p roomProtocol) say(c *client, m *chat.Message) {
 		c.debug("ignored say", slog.Bool("logged_in", c.loggedIn))
 		return
 	}
-	content := chatContent(m.Content)
+	content := chat.RelayedContent(m.Content)
 	n := chat.RoomSayNotice{Type: chat.TypeSay, FromClientID: c.id, FromClientName: c.name, ToClientID: m.ToClientID, Content: content, Time: p.s.now()}
 	if m.ToClientID == chat.ToAll {
 		b, err := phpJSON(n)
@@ -142,7 +142,7 @@ func (p roomProtocol) say(c *client, m *chat.Message) {
 			target.send(p.s.newFrame(b))
 		}
 	}
-	n.Content = privateEchoHead + htmlSpecialChars(m.ToClientName) + privateEchoTail + content
+	n.Content = privateEchoHead + chat.HTMLSpecialChars(m.ToClientName) + privateEchoTail + content
 	if b, err := phpJSON(n); err == nil {
 		c.send(p.s.newFrame(b))
 	}

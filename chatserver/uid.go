@@ -38,7 +38,7 @@ func (p uidProtocol) message(c *client, m *chat.Message) {
 // manual's capture shows. A second login renames the user.
 func (p uidProtocol) login(c *client, m *chat.Message) {
 	h := p.s.hub
-	name := htmlSpecialChars(m.Name)
+	name := chat.HTMLSpecialChars(m.Name)
 	h.mu.Lock()
 	ok := p.joinLocked(c, name)
 	h.mu.Unlock()
@@ -88,7 +88,7 @@ func (p uidProtocol) say(c *client, m *chat.Message) {
 		return
 	}
 	to := m.ToUID.String()
-	b, err := phpJSON(chat.UIDSayNotice{Type: chat.TypeSay, FromUID: c.uid, ToUID: m.ToUID, Content: chatContent(m.Content), Time: p.s.now()})
+	b, err := phpJSON(chat.UIDSayNotice{Type: chat.TypeSay, FromUID: c.uid, ToUID: m.ToUID, Content: chat.RelayedContent(m.Content), Time: p.s.now()})
 	if err != nil {
 		c.log().Error("say", slog.Any("err", err))
 		return

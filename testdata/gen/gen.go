@@ -314,7 +314,7 @@ func (g *gen) open() {
 
 	u := &c.user
 	u.name = names[g.rng.IntN(len(names))]
-	u.escName = htmlEscaper.Replace(u.name)
+	u.escName = chat.HTMLSpecialChars(u.name)
 	u.aliveIdx = len(g.alive)
 	g.alive = append(g.alive, c)
 	g.exp.MaxAlive = max(g.exp.MaxAlive, len(g.alive))
@@ -348,7 +348,7 @@ func (g *gen) open() {
 	// same notice with the room's list, itself included. The notice's name
 	// is escaped twice, the list's once, as workerman-chat does.
 	notice := chat.RoomLoginNotice{Type: chat.TypeLogin, ClientID: u.clientID,
-		ClientName: htmlEscaper.Replace(u.escName), Time: now}
+		ClientName: chat.HTMLSpecialChars(u.escName), Time: now}
 	g.broadcast(rm.members, chat.TypeLogin, g.serverJSON(notice))
 	g.join(c, rm)
 	notice.ClientList = make(map[string]string, len(rm.members))
@@ -565,7 +565,7 @@ func (g *gen) say(c *conn) {
 		ping = g.rng.IntN(100) < pingPercent
 	}
 	now := g.clock()
-	sc := serverContent(content)
+	sc := chat.RelayedContent(content)
 
 	if g.o.Protocol == "uid" {
 		toUID := chat.StringID(chat.ToAll)
@@ -598,7 +598,7 @@ func (g *gen) say(c *conn) {
 	// A private say goes to its target, and back to the sender as an echo.
 	notice.Content = "<b>对你说: </b>" + sc
 	g.serverText(to, chat.TypeSay, g.serverJSON(notice))
-	notice.Content = "<b>你对" + htmlEscaper.Replace(toName) + "说: </b>" + sc
+	notice.Content = "<b>你对" + chat.HTMLSpecialChars(toName) + "说: </b>" + sc
 	g.serverText(c, chat.TypeSay, g.serverJSON(notice))
 }
 

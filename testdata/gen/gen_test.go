@@ -847,8 +847,8 @@ func TestServerJSON(t *testing.T) {
 		"a <b> & 'c'\n\"": "a &lt;b&gt; &amp; &#039;c&#039;<br />\n&quot;",
 		"x\r\ny\n\rz\rw":  "x<br />\r\ny<br />\n\rz<br />\rw",
 	} {
-		if got := serverContent(in); got != want {
-			t.Errorf("serverContent(%q) = %q, want %q", in, got, want)
+		if got := chat.RelayedContent(in); got != want {
+			t.Errorf("chat.RelayedContent(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
