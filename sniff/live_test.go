@@ -384,6 +384,21 @@ func liveEndToEnd(t *testing.T, browser context.Context, iface string) {
 		t.Fatalf("observer received %d of the browser's %d messages", got(), len(want))
 	}
 	cancelTab() // the page goes: Chromium closes its WebSocket
+	// The server then tells the room Chromium left. The observer must have
+	// read that before it closes: a message that arrives during the
+	// closing handshake is on the wire (and decoded) but never read, so
+	// the comparison below would be a race.
+	left := func() bool {
+		for _, m := range observer.received() {
+			if strings.Contains(m, `"type":"logout"`) && strings.Contains(m, `"from_client_name":"chromium"`) {
+				return true
+			}
+		}
+		return false
+	}
+	if !waitFor(10*time.Second, left) {
+		t.Fatal("observer: no logout for Chromium")
+	}
 	observer.conn.Close(websocket.StatusNormalClosure, "")
 	<-observer.done
 
