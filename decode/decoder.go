@@ -91,9 +91,6 @@ type Decoder struct {
 	scratch []byte
 	// chat is the chat layer, unless Config.DeferChat leaves it to a ChatReader.
 	chat chatReader
-	// msg holds the payload of a message whose frame came whole in one
-	// Data call, for any connection (stream.go).
-	msg []byte
 	// freeBufs are message buffers of finished messages, for the next
 	// message that comes over several Data calls (stream.go); bigBuf is
 	// one large one.

@@ -121,21 +121,6 @@ func (w *wsDir) feed(b []byte, t time.Time) {
 			if uint64(n) > w.left {
 				n = int(w.left)
 			}
-			if uint64(n) == w.left && w.h.fin && w.frags == 1 && len(w.buf) == 0 && !w.skip && !w.h.op.IsControl() {
-				// The whole message is in this call, as most are: it is
-				// decoded in the Decoder's one shared buffer rather than
-				// in one of its own, so that thousands of connections do
-				// not each keep a buffer the size of their last message.
-				own := w.buf
-				w.buf = w.c.d.msg[:0]
-				w.payload(b[:n])
-				b = b[n:]
-				w.left = 0
-				w.endFrame(t)
-				w.c.d.msg = w.buf[:0] // nil after a message above keepBuffer
-				w.buf = own
-				continue
-			}
 			w.payload(b[:n])
 			b = b[n:]
 			w.left -= uint64(n)
