@@ -47,6 +47,17 @@ func openCapture(t *testing.T, path string) packetSource {
 	return r
 }
 
+// testCaptures returns the captures in ../testdata whose names match
+// pattern, skipping the test when there are none.
+func testCaptures(t *testing.T, pattern string) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join("../testdata", pattern))
+	if len(files) == 0 {
+		t.Skipf("no %s in ../testdata", pattern)
+	}
+	return files
+}
+
 // decodeCapture feeds a capture file to a Decoder and returns its events.
 func decodeCapture(t *testing.T, path string, cfg Config) ([]Event, Stats) {
 	return decodeCaptureVia(t, path, cfg, nil)
@@ -95,11 +106,7 @@ var captureMessages = map[string][2]uint64{
 // opens, every text message is valid, compressed ones inflate, and the chat
 // messages all read as chat lines.
 func TestCaptures(t *testing.T) {
-	files, _ := filepath.Glob("../testdata/*.pcap*")
-	if len(files) == 0 {
-		t.Skip("no captures in ../testdata")
-	}
-	for _, path := range files {
+	for _, path := range testCaptures(t, "*.pcap*") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			events, st := decodeCapture(t, path, Config{})
 			var opens, closes, chats, compressed int
@@ -150,11 +157,7 @@ func TestCaptures(t *testing.T) {
 // DeferChat fills the events exactly as the Decoder does by itself, and
 // without lines leaves only ChatLine out.
 func TestChatReaderDeferred(t *testing.T) {
-	files, _ := filepath.Glob("../testdata/*.pcap*")
-	if len(files) == 0 {
-		t.Skip("no captures in ../testdata")
-	}
-	for _, path := range files {
+	for _, path := range testCaptures(t, "*.pcap*") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			want, _ := decodeCapture(t, path, Config{})
 			for _, tc := range []struct {
@@ -213,11 +216,7 @@ func splitChat(next Sink, lines bool) Sink {
 // off (the handshake not captured) and Config.Midstream set: the frames
 // after the cut are still found.
 func TestCapturesMidstream(t *testing.T) {
-	files, _ := filepath.Glob("../testdata/*plain*.pcap*")
-	if len(files) == 0 {
-		t.Skip("no plain captures in ../testdata")
-	}
-	for _, path := range files {
+	for _, path := range testCaptures(t, "*plain*.pcap*") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			full, _ := decodeCapture(t, path, Config{})
 			var want int

@@ -24,11 +24,7 @@ func TestTsharkAgrees(t *testing.T) {
 	if err != nil {
 		t.Skip("tshark is not installed")
 	}
-	files, _ := filepath.Glob("../testdata/*.pcap*")
-	if len(files) == 0 {
-		t.Skip("no captures in ../testdata")
-	}
-	for _, path := range files {
+	for _, path := range testCaptures(t, "*.pcap*") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			out, err := exec.Command(tshark, "-r", path, "-Y", "websocket.payload.text", "-T", "json",
 				"-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "websocket.payload.text").Output()
