@@ -306,19 +306,13 @@ func appendTimeUTC(b []byte, t time.Time) []byte {
 	if y < 0 || y > 9999 {
 		return t.AppendFormat(b, TimeLayout)
 	}
-	h, mi, sec := t.Clock()
 	b = appendDigits(b, y, 4)
 	b = append(b, '-')
 	b = appendDigits(b, int(mo), 2)
 	b = append(b, '-')
 	b = appendDigits(b, d, 2)
 	b = append(b, 'T')
-	b = appendDigits(b, h, 2)
-	b = append(b, ':')
-	b = appendDigits(b, mi, 2)
-	b = append(b, ':')
-	b = appendDigits(b, sec, 2)
-	b = append(b, '.')
+	b = appendTimeOfDay(b, t)
 	b = appendDigits(b, t.Nanosecond(), 9)
 	return append(b, 'Z')
 }
@@ -326,14 +320,19 @@ func appendTimeUTC(b []byte, t time.Time) []byte {
 // appendClock writes the time of day with microseconds, in local time, as
 // tcpdump prints it; the text renderers share it.
 func appendClock(b []byte, t time.Time) []byte {
+	b = appendTimeOfDay(b, t)
+	return appendDigits(b, t.Nanosecond()/1000, 6)
+}
+
+// appendTimeOfDay writes t's "15:04:05." in t's location.
+func appendTimeOfDay(b []byte, t time.Time) []byte {
 	h, mi, sec := t.Clock()
 	b = appendDigits(b, h, 2)
 	b = append(b, ':')
 	b = appendDigits(b, mi, 2)
 	b = append(b, ':')
 	b = appendDigits(b, sec, 2)
-	b = append(b, '.')
-	return appendDigits(b, t.Nanosecond()/1000, 6)
+	return append(b, '.')
 }
 
 // appendDigits writes v, which is not negative and has at most n digits,
