@@ -261,7 +261,7 @@ func (s *compactor) str() bool {
 			}
 			switch p[i+1] {
 			case 'u':
-				if len(p)-i < 6 || hex4(p[i+2:i+6]) < 0 {
+				if len(p)-i < 6 || jsonstr.Hex4(p[i+2:i+6]) < 0 {
 					return false
 				}
 				i += 6
@@ -313,9 +313,6 @@ func plainRun(p []byte, i int) int {
 	}
 	return i
 }
-
-// hex4 reads four hex digits, or returns -1.
-func hex4(b []byte) rune { return jsonstr.Hex4(b) }
 
 // fastMessage fills m from js, a JSON object compacted by
 // fastCompactFields with its members in fields, as json.Unmarshal(js, m)
@@ -626,14 +623,14 @@ func textUnit(s []byte, i int) (e, t int) {
 	case c == '\\' && s[i+1] != 'u':
 		return 2, 1
 	case c == '\\':
-		switch r := hex4(s[i+2:]); {
+		switch r := jsonstr.Hex4(s[i+2:]); {
 		case r < 0x80:
 			return 6, 1
 		case r < 0x800:
 			return 6, 2
 		case r < 0xd800 || r >= 0xe000:
 			return 6, 3
-		case len(s)-i >= 12 && s[i+6] == '\\' && s[i+7] == 'u' && utf16.DecodeRune(r, hex4(s[i+8:])) != unicode.ReplacementChar:
+		case len(s)-i >= 12 && s[i+6] == '\\' && s[i+7] == 'u' && utf16.DecodeRune(r, jsonstr.Hex4(s[i+8:])) != unicode.ReplacementChar:
 			return 12, 4
 		default:
 			return 6, 3
@@ -715,7 +712,7 @@ func appendUnescaped(b, s []byte) []byte {
 			case 't':
 				b = append(b, '\t')
 			case 'u':
-				r := hex4(s[i:])
+				r := jsonstr.Hex4(s[i:])
 				i += 4
 				switch {
 				case r < 0x80:
@@ -732,7 +729,7 @@ func appendUnescaped(b, s []byte) []byte {
 				if utf16.IsSurrogate(r) {
 					r2 := rune(-1)
 					if len(s)-i >= 6 && s[i] == '\\' && s[i+1] == 'u' {
-						r2 = hex4(s[i+2:])
+						r2 = jsonstr.Hex4(s[i+2:])
 					}
 					if dec := utf16.DecodeRune(r, r2); dec != unicode.ReplacementChar {
 						i += 6
