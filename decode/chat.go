@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/chatsniff/chatsniff/chat"
+	"github.com/chatsniff/chatsniff/internal/memo"
 )
 
 // The chat layer reads text messages that are JSON objects as workerman-chat
@@ -74,7 +75,24 @@ type chatParser struct {
 	fast       []byte   // fastCompact's output
 	fields     []member // the members of its top-level object
 	fs         fastState
+	// recent holds the last few messages parsed, for the copies of a
+	// broadcast that follow (package memo).
+	recent memo.Recent[parsedMemo]
 }
+
+// parsedMemo is what parse made of a payload.
+type parsedMemo struct {
+	pc ParsedChat
+	js []byte // the compacted JSON, when it is neither nil nor the payload
+	// jsKind says what parse returned: nil, the payload itself, or js.
+	jsKind uint8
+}
+
+const (
+	jsNone uint8 = iota
+	jsPayload
+	jsCopy
+)
 
 // Bounds on what a ParsedChat keeps between messages.
 const (
@@ -103,13 +121,57 @@ type ParsedChat struct {
 // parse reads a text payload as chat into pc. It returns the payload's JSON
 // object compacted: nil when the payload is not one, p itself when there
 // was nothing to compact, else valid until the next call.
-func (r *chatParser) parse(p []byte, pc *ParsedChat) (js []byte) {
+//
+// A payload parsed a moment before (a broadcast's copy for the next
+// member) gets the same result again without being read.
+func (r *chatParser) parse(p []byte, pc *ParsedChat) []byte {
+	if m := r.recent.Get(p); m != nil {
+		pc.set(&m.pc)
+		switch m.jsKind {
+		case jsPayload:
+			return p
+		case jsCopy:
+			return m.js
+		}
+		return nil
+	}
+	js := r.parseOnce(p, pc)
+	if m := r.recent.Put(p); m != nil {
+		m.pc.set(pc)
+		switch {
+		case js == nil:
+			m.jsKind = jsNone
+		case len(js) == len(p) && len(js) > 0 && &js[0] == &p[0]:
+			m.jsKind = jsPayload
+		default:
+			m.jsKind = jsCopy
+			m.js = append(m.js[:0], js...)
+		}
+	}
+	return js
+}
+
+// set makes pc a copy of src that shares none of its buffers.
+func (pc *ParsedChat) set(src *ParsedChat) {
+	pc.reset()
+	pc.known, pc.msg, pc.contentLen = src.known, src.msg, src.contentLen
+	pc.list = append(pc.list, src.list...)
+	pc.content = append(pc.content, src.content...)
+}
+
+// reset makes pc "not chat", keeping its buffers unless they are big.
+func (pc *ParsedChat) reset() {
 	if cap(pc.content) > maxKeptContent || cap(pc.list) > maxKeptList {
 		// A ParsedChat is reused for message after message (sniff keeps
 		// thousands): it does not keep what one long message grew.
 		pc.content, pc.list = nil, nil
 	}
 	pc.known, pc.msg, pc.list, pc.content, pc.contentLen = false, chat.Message{}, pc.list[:0], pc.content[:0], 0
+}
+
+// parseOnce is parse without the memory of recent payloads.
+func (r *chatParser) parseOnce(p []byte, pc *ParsedChat) (js []byte) {
+	pc.reset()
 	i := 0
 	for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n') {
 		i++

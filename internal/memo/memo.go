@@ -1,0 +1,56 @@
+// Package memo remembers the results of the last few computations keyed
+// by bytes, for work a chat capture repeats back to back. A chat server
+// sends each broadcast, byte for byte, to every member of the room, so
+// most messages in a capture are one seen a moment before (nine in ten on
+// the bench's capture of rooms of ten), and parsing or escaping it once
+// serves every copy. Keys are compared whole, so a hit is always exact.
+package memo
+
+// size is how many results a Recent keeps. The copies of a broadcast
+// arrive back to back, so the hit rate hardly grows past the last few:
+// on the bench capture 87 % with one, 90.5 % with two or four, 90.7 %
+// with eight (a key that differs costs a length comparison, or a memory
+// comparison up to its first differing byte).
+const size = 4
+
+// MaxKey is the longest key a Recent keeps: the keys and the values
+// made from them stay a few hundred KB at most, and a longer message
+// costs so much to show that a memory comparison saves little.
+const MaxKey = 16 << 10
+
+// Recent holds the values of the last size keys put in it. The zero value
+// is empty and ready. It is not safe for concurrent use: each goroutine
+// keeps its own.
+type Recent[V any] struct {
+	keys [size][]byte
+	set  [size]bool
+	vals [size]V
+	next int // the slot Put fills next, the oldest
+}
+
+// Get returns the value put under key, or nil. The value stays until the
+// next Put.
+func (r *Recent[V]) Get(key []byte) *V {
+	for i := range r.keys {
+		if r.set[i] && string(r.keys[i]) == string(key) {
+			return &r.vals[i]
+		}
+	}
+	return nil
+}
+
+// Put stores a copy of key in the oldest slot and returns the slot's
+// value for the caller to fill in; it holds what the slot held before,
+// so its buffers can be reused. It returns nil, and stores nothing, when
+// key is longer than MaxKey. The caller must fill the value before the
+// next Get.
+func (r *Recent[V]) Put(key []byte) *V {
+	if len(key) > MaxKey {
+		return nil
+	}
+	i := r.next
+	r.next = (i + 1) % size
+	r.keys[i] = append(r.keys[i][:0], key...)
+	r.set[i] = true
+	return &r.vals[i]
+}
