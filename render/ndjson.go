@@ -25,6 +25,7 @@ const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 // runs once per message and reflection would dominate the profile.
 type NDJSON struct {
 	w   *bufio.Writer
+	f   ndjsonFormatter // Event's
 	buf []byte
 }
 
@@ -33,12 +34,16 @@ func NewNDJSON(w io.Writer) *NDJSON {
 	return &NDJSON{w: bufio.NewWriterSize(w, 64<<10)}
 }
 
-// AppendEvent appends e as Event writes it. It changes nothing in n, so
-// events may be formatted on several goroutines at once and written in
-// order with Write.
-func (n *NDJSON) AppendEvent(dst []byte, e *decode.Event) []byte { return AppendNDJSON(dst, e) }
+// Formatter returns a new Formatter of events as Event writes them.
+func (n *NDJSON) Formatter() Formatter { return &ndjsonFormatter{} }
 
-// Write writes p, events formatted by AppendEvent, after what was written
+type ndjsonFormatter struct{ texts recalled }
+
+func (f *ndjsonFormatter) AppendEvent(dst []byte, e *decode.Event) []byte {
+	return appendNDJSON(dst, e, &f.texts)
+}
+
+// Write writes p, events formatted by a Formatter, after what was written
 // before.
 func (n *NDJSON) Write(p []byte) (int, error) { return n.w.Write(p) }
 
@@ -47,12 +52,16 @@ func (n *NDJSON) Flush() error { return n.w.Flush() }
 
 // Event writes e as one line.
 func (n *NDJSON) Event(e *decode.Event) {
-	n.buf = AppendNDJSON(n.buf[:0], e)
+	n.buf = n.f.AppendEvent(n.buf[:0], e)
 	n.w.Write(n.buf)
 }
 
 // AppendNDJSON appends e's NDJSON line, newline included.
-func AppendNDJSON(b []byte, e *decode.Event) []byte {
+func AppendNDJSON(b []byte, e *decode.Event) []byte { return appendNDJSON(b, e, nil) }
+
+// appendNDJSON is AppendNDJSON taking the escaped texts of recent payloads
+// from texts (which may be nil).
+func appendNDJSON(b []byte, e *decode.Event, texts *recalled) []byte {
 	b = append(b, `{"event":`...)
 	b = appendJSONString(b, string(e.Kind))
 	b = append(b, `,"time":"`...)
@@ -93,7 +102,7 @@ func AppendNDJSON(b []byte, e *decode.Event) []byte {
 		switch {
 		case e.PayloadIsText:
 			b = append(b, `,"text":`...)
-			b = appendJSONBytes(b, e.Payload)
+			b = appendRecalled(b, e.Payload, texts, appendJSONBytes)
 		case len(e.Payload) > 0:
 			b = append(b, `,"data":"`...)
 			b = base64.StdEncoding.AppendEncode(b, e.Payload)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"strconv"
+	"unsafe"
 
 	"github.com/chatsniff/chatsniff/decode"
 )
@@ -29,6 +30,7 @@ type TextOptions struct {
 type Text struct {
 	w    *bufio.Writer
 	opts TextOptions
+	f    textFormatter // Event's
 	buf  []byte
 }
 
@@ -38,15 +40,30 @@ func NewText(w io.Writer, opts TextOptions) *Text {
 	if opts.Scheme == nil {
 		opts.Scheme = NewScheme(false)
 	}
-	return &Text{w: bufio.NewWriterSize(w, 64<<10), opts: opts}
+	return &Text{w: bufio.NewWriterSize(w, 64<<10), opts: opts, f: textFormatter{opts: opts}}
 }
 
-// AppendEvent appends e as Event writes it. It changes nothing in t, so
-// events may be formatted on several goroutines at once and written in
-// order with Write.
-func (t *Text) AppendEvent(dst []byte, e *decode.Event) []byte { return AppendText(dst, e, t.opts) }
+// Formatter returns a new Formatter of events as Event writes them.
+func (t *Text) Formatter() Formatter { return &textFormatter{opts: t.opts} }
 
-// Write writes p, events formatted by AppendEvent, after what was written
+type textFormatter struct {
+	opts TextOptions
+	mem  textMemory
+}
+
+// textMemory is what a text Formatter remembers: how it showed the chat
+// lines and the JSON of recent messages. Apart, since a chat line might
+// read like a JSON message.
+type textMemory struct {
+	lines recalled // escaped chat lines, by the line shown
+	chats recalled // the JSON printed under a message, by the compacted JSON
+}
+
+func (f *textFormatter) AppendEvent(dst []byte, e *decode.Event) []byte {
+	return appendText(dst, e, f.opts, &f.mem)
+}
+
+// Write writes p, events formatted by a Formatter, after what was written
 // before.
 func (t *Text) Write(p []byte) (int, error) { return t.w.Write(p) }
 
@@ -55,12 +72,16 @@ func (t *Text) Flush() error { return t.w.Flush() }
 
 // Event writes e.
 func (t *Text) Event(e *decode.Event) {
-	t.buf = AppendText(t.buf[:0], e, t.opts)
+	t.buf = t.f.AppendEvent(t.buf[:0], e)
 	t.w.Write(t.buf)
 }
 
 // AppendText appends e as the conversation view shows it.
-func AppendText(b []byte, e *decode.Event, o TextOptions) []byte {
+func AppendText(b []byte, e *decode.Event, o TextOptions) []byte { return appendText(b, e, o, nil) }
+
+// appendText is AppendText taking how recent messages were shown from mem
+// (which may be nil).
+func appendText(b []byte, e *decode.Event, o TextOptions, mem *textMemory) []byte {
 	sc := o.Scheme
 	b = append(b, sc.Time.on...)
 	b = appendClock(b, e.Time)
@@ -104,7 +125,11 @@ func AppendText(b []byte, e *decode.Event, o TextOptions) []byte {
 		b = append(b, sc.Error.off...)
 		return append(b, '\n')
 	}
-	return appendMessage(b, e, o)
+	var lines, chats *recalled
+	if mem != nil {
+		lines, chats = &mem.lines, &mem.chats
+	}
+	return appendMessage(b, e, o, lines, chats)
 }
 
 func appendDirection(b []byte, fromClient bool, sc *Scheme) []byte {
@@ -158,13 +183,14 @@ func appendOpen(b []byte, e *decode.Event, sc *Scheme) []byte {
 	return append(b, '\n')
 }
 
-func appendMessage(b []byte, e *decode.Event, o TextOptions) []byte {
+func appendMessage(b []byte, e *decode.Event, o TextOptions, lines, chats *recalled) []byte {
 	sc := o.Scheme
 	switch {
 	case e.ChatLine != "":
 		line, cut := cutText(e.ChatLine, MaxShownText)
 		b = append(b, sc.Chat.on...)
-		b = appendEscaped(b, line)
+		// The bytes of the line, read only (the memory copies its keys).
+		b = appendRecalled(b, unsafe.Slice(unsafe.StringData(line), len(line)), lines, appendEscaped[[]byte])
 		b = append(b, sc.Chat.off...)
 		if whole := max(len(e.ChatLine), e.ChatLineLen); cut || whole > len(e.ChatLine) {
 			b = appendCutMark(b, whole, sc)
@@ -198,13 +224,16 @@ func appendMessage(b []byte, e *decode.Event, o TextOptions) []byte {
 	}
 	b = appendFlags(b, e, sc)
 	if len(e.Chat) > 0 {
+		prefix, indent := "    ", "  "
 		if o.Compact {
 			b = append(b, "  "...)
-			b = appendJSON(b, e.Chat, sc, "", "")
+			prefix, indent = "", ""
 		} else {
 			b = append(b, "\n    "...)
-			b = appendJSON(b, e.Chat, sc, "    ", "  ")
 		}
+		b = appendRecalled(b, e.Chat, chats, func(b, js []byte) []byte {
+			return appendJSON(b, js, sc, prefix, indent)
+		})
 	}
 	return append(b, '\n')
 }

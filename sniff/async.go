@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/chatsniff/chatsniff/decode"
+	"github.com/chatsniff/chatsniff/render"
 )
 
 // Reading a file on every core. The main loop (capture decoding,
@@ -17,10 +18,9 @@ import (
 //   - name: one goroutine runs ChatReader.Line over the batches in order,
 //     learning names as it goes and writing each message's human line
 //     (cheap, but it cannot be split);
-//   - format: a pool turns whole batches into output bytes; formatting is
-//     a pure function of the event (render.Text.AppendEvent,
-//     render.NDJSON.AppendEvent), so batches may be formatted out of order
-//     and at once;
+//   - format: a pool turns whole batches into output bytes, each with its
+//     own render.Formatter; formatting is a function of the event alone,
+//     so batches may be formatted out of order and at once;
 //   - write: one goroutine writes the formatted batches in the order they
 //     were sent.
 //
@@ -60,14 +60,14 @@ const (
 )
 
 // batchOutput is an Output that can format events without writing them,
-// from any goroutine, and write formatted bytes: render.Text and
+// on other goroutines, and write formatted bytes: render.Text and
 // render.NDJSON.
 type batchOutput interface {
 	Output
-	// AppendEvent appends e as Event would write it; it must not change
-	// the output's state.
-	AppendEvent(dst []byte, e *decode.Event) []byte
-	// Write writes bytes made by AppendEvent.
+	// Formatter returns a formatter of events as Event would write them,
+	// for one goroutine.
+	Formatter() render.Formatter
+	// Write writes bytes made by a Formatter.
 	Write(p []byte) (int, error)
 }
 
@@ -204,6 +204,7 @@ func (a *asyncOutput) name() {
 
 // format is one formatter.
 func (a *asyncOutput) format() {
+	f := a.out.Formatter()
 	for b := range a.toFmt {
 		b.out = b.out[:0]
 		for i := range b.events {
@@ -215,7 +216,7 @@ func (a *asyncOutput) format() {
 			case s.chatLen > 0:
 				e.Chat = b.chat[s.chat : s.chat+s.chatLen : s.chat+s.chatLen]
 			}
-			b.out = a.out.AppendEvent(b.out, e)
+			b.out = f.AppendEvent(b.out, e)
 		}
 		b.formatted <- struct{}{}
 	}

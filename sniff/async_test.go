@@ -143,12 +143,17 @@ type eventLog struct {
 	partial []byte
 }
 
-func (r *eventLog) AppendEvent(dst []byte, e *decode.Event) []byte {
+// eventLine is eventLog's render.Formatter.
+type eventLine struct{}
+
+func (eventLine) AppendEvent(dst []byte, e *decode.Event) []byte {
 	return fmt.Appendf(dst, "%d %d/%08x %d/%08x %t %t %q %d\n", e.ConnID, len(e.Payload), crc32.ChecksumIEEE(e.Payload),
 		len(e.Chat), crc32.ChecksumIEEE(e.Chat), e.Payload == nil, e.Chat == nil, e.ChatLine, e.ChatLineLen)
 }
 
-func (r *eventLog) Event(e *decode.Event) { r.Write(r.AppendEvent(nil, e)) }
+func (r *eventLog) Formatter() render.Formatter { return eventLine{} }
+
+func (r *eventLog) Event(e *decode.Event) { r.Write(eventLine{}.AppendEvent(nil, e)) }
 
 func (r *eventLog) Write(p []byte) (int, error) {
 	r.partial = append(r.partial, p...)
