@@ -578,35 +578,39 @@ func appendUnquotedCut(b, q []byte, max int) (_ []byte, n int) {
 	return b, n + unescapedLen(s[i:])
 }
 
-// unescapedLen is len(appendUnescaped(nil, s)), counted without writing:
-// runs of ASCII a word at a time and \uXXXX escapes within the word that
-// starts with them, the rest by textUnit.
-func unescapedLen(s []byte) (n int) {
+// unescapedLen is len(appendUnescaped(nil, s)) for s valid UTF-8, as
+// every chat payload is (a text message that is not is never read as
+// chat), counted without writing. A valid character decodes to its own
+// bytes, so only escapes change the count: runs without one are skipped
+// by bytes.IndexByte, and PHP's runs of \uXXXX are read in a tight loop.
+func unescapedLen(s []byte) int {
+	n := len(s)
 	for i := 0; i < len(s); {
-		if i+8 <= len(s) {
-			w := binary.LittleEndian.Uint64(s[i:])
-			if uint16(w) == 'u'<<8|'\\' {
-				switch r := jsonstr.Hex4Value(uint32(w >> 16)); {
-				case r < 0x80:
-					n, i = n+1, i+6
-					continue
-				case r < 0x800:
-					n, i = n+2, i+6
-					continue
-				case r < 0xd800 || r >= 0xe000:
-					n, i = n+3, i+6
-					continue
-				}
-			} else if m := (w | jsonstr.ZeroBytes(w^'\\'*swarOnes)) & swarHighs; m == 0 {
-				n, i = n+8, i+8
-				continue
-			} else if k := bits.TrailingZeros64(m) >> 3; k > 0 {
-				n, i = n+k, i+k
-				continue
+		if s[i] != '\\' {
+			k := bytes.IndexByte(s[i:], '\\')
+			if k < 0 {
+				break
 			}
+			i += k
 		}
-		e, t := textUnit(s, i)
-		n, i = n+t, i+e
+		// A valid JSON string has what follows a backslash.
+		if s[i+1] != 'u' {
+			n, i = n-1, i+2
+			continue
+		}
+		switch r := jsonstr.Hex4(s[i+2:]); {
+		case r < 0x80:
+			n -= 5
+		case r < 0x800:
+			n -= 4
+		case r < 0xd800 || r >= 0xe000:
+			n -= 3
+		default:
+			e, t := textUnit(s, i) // a surrogate: a pair, or a lone half
+			n, i = n-e+t, i+e
+			continue
+		}
+		i += 6
 	}
 	return n
 }

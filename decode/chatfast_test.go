@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -194,18 +195,38 @@ func BenchmarkChatParse(b *testing.B) {
 		name  string
 		p     string
 		lines bool
-	}{{"short/lines", short, true}, {"short/nolines", short, false}, {"long/lines", long, true}, {"long/nolines", long, false}} {
-		p, lines := []byte(tc.p), tc.lines
+		// repeated parses the same payload every time, as the copies of
+		// a broadcast are; otherwise each payload differs from the last
+		// few, so every one is read.
+		repeated bool
+	}{
+		{"short/lines", short, true, false}, {"short/nolines", short, false, false},
+		{"long/lines", long, true, false}, {"long/nolines", long, false, false},
+		{"long/lines/repeated", long, true, true}, {"long/nolines/repeated", long, false, true},
+	} {
+		lines := tc.lines
+		// Payloads that differ in the time's last digit, more of them
+		// than the parser remembers.
+		var ps [][]byte
+		for d := range 10 {
+			n := len(tc.p) - len(`7"}`)
+			ps = append(ps, []byte(tc.p[:n]+strconv.Itoa(d)+tc.p[n+1:]))
+		}
+		if tc.repeated {
+			ps = ps[:1]
+		}
 		b.Run(tc.name, func(b *testing.B) {
 			r := &chatReader{}
 			r.chatParser = newChatParser(ChatOptions{NoLines: !lines})
 			cc := &chatConn{server: testServer}
-			b.SetBytes(int64(len(p)))
+			b.SetBytes(int64(len(ps[0])))
 			b.ReportAllocs()
+			i := 0
 			for b.Loop() {
-				if js, line := r.message(cc, p, false); js == nil || (line == "") == lines {
+				if js, line := r.message(cc, ps[i], false); js == nil || (line == "") == lines {
 					b.Fatal("not decoded")
 				}
+				i = (i + 1) % len(ps)
 			}
 		})
 	}
@@ -261,8 +282,8 @@ func FuzzUnquotedCut(f *testing.F) {
 	f.Add([]byte(`"\u0430\u043a at\\ \ud83d\ude00 é"`), 7)
 	f.Fuzz(func(t *testing.T, q []byte, max int) {
 		var s string
-		if len(q) < 2 || q[0] != '"' || json.Unmarshal(q, &s) != nil {
-			return // appendUnquotedCut takes valid JSON strings only
+		if len(q) < 2 || q[0] != '"' || !utf8.Valid(q) || json.Unmarshal(q, &s) != nil {
+			return // appendUnquotedCut takes valid JSON strings of valid UTF-8 only
 		}
 		checkUnquotedCut(t, q, max%2000)
 	})
