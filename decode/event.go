@@ -110,7 +110,10 @@ type Event struct {
 	Err string
 }
 
-// Sink receives events in the order they were found.
+// Sink receives events in the order they were found. An event, and the
+// bytes its slices point to, are valid only during the call (a payload
+// may be read where it sits in the captured packet): a Sink that keeps
+// them copies them.
 type Sink interface {
 	Event(e *Event)
 }

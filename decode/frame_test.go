@@ -383,3 +383,38 @@ func TestOpcodeString(t *testing.T) {
 		}
 	}
 }
+
+// TestPayloadReadInPlace: a server's message that comes whole in one Data
+// call is read where it sits, so the decoder must be done with those bytes
+// when the call returns: here they are overwritten before the next call,
+// which finishes a message begun in them.
+func TestPayloadReadInPlace(t *testing.T) {
+	for _, deflate := range []bool{false, true} {
+		h := newHarness(t, Config{})
+		h.rec.keepFull = true
+		a, b, c := sf(OpText, "first, whole"), sf(OpText, "second, split"), sf(OpBinary, "third")
+		if deflate {
+			// With the context kept, as the window must outlive the input.
+			h.open("Sec-WebSocket-Extensions: permessage-deflate")
+			d := newDeflater(true)
+			a = compressedFrame(OpText, d.compress([]byte("first, whole")), false)
+			b = compressedFrame(OpText, d.compress([]byte("second, split")), false)
+			c = compressedFrame(OpBinary, d.compress([]byte("third")), false)
+		} else {
+			h.open()
+		}
+		in := append(append([]byte{}, a...), b[:4]...)
+		h.server(in)
+		for i := range in {
+			in[i] = 'X'
+		}
+		h.server(append(append([]byte{}, b[4:]...), c...))
+		var got []string
+		for _, e := range h.rec.events {
+			if e.Kind == KindMessage {
+				got = append(got, string(e.Payload))
+			}
+		}
+		equalLines(t, got, []string{"first, whole", "second, split", "third"})
+	}
+}

@@ -44,6 +44,10 @@ type wsDir struct {
 	frags      int
 	total      uint64 // payload bytes received, kept or not
 	buf        []byte // payload kept: at most the message cap, unmasked, still compressed if so
+	// whole is the payload instead of buf when an unmasked message came
+	// in one frame within one piece of input: it is read there, during
+	// the feed call, rather than copied (a server's messages, mostly).
+	whole []byte
 
 	// A control frame's payload: 125 bytes at most, so no allocation.
 	ctl    [maxControlPayload]byte
@@ -192,8 +196,12 @@ func (w *wsDir) payload(p []byte) {
 		w.ctlLen += n
 		return
 	}
-	w.total += uint64(len(p))
 	limit := w.c.d.cfg.MaxMessage
+	if w.total == 0 && w.frags == 1 && w.h.fin && !w.h.masked && uint64(len(p)) == w.left && len(p) <= limit {
+		w.total, w.whole = uint64(len(p)), p
+		return
+	}
+	w.total += uint64(len(p))
 	room := limit - len(w.buf)
 	if len(p) > room {
 		// Past the cap bytes are counted, not kept: the length in a
@@ -274,6 +282,9 @@ func (w *wsDir) message(t time.Time) {
 	c := w.c
 	limit := c.d.cfg.MaxMessage
 	payload := w.buf
+	if w.whole != nil {
+		payload = w.whole
+	}
 	length := clampInt(w.total)
 	truncated := w.truncated
 	problem := ""
@@ -284,7 +295,7 @@ func (w *wsDir) message(t time.Time) {
 			// Midstream or after a gap, the sender's window is unknown.
 			w.inf.lost = w.windowLost
 		}
-		out, total, err := w.inf.inflate(w.out, w.buf, limit, w.takeover, truncated)
+		out, total, err := w.inf.inflate(w.out, payload, limit, w.takeover, truncated)
 		w.out = out
 		switch {
 		case truncated:
@@ -339,7 +350,7 @@ func (w *wsDir) endMessage() {
 	// would make memory follow the connections' count times the message
 	// size; only messages in progress hold one.
 	w.c.d.putBuf(w.buf)
-	w.buf = nil
+	w.buf, w.whole = nil, nil
 	if cap(w.out) > keepBuffer {
 		w.out = nil
 	}
