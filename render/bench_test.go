@@ -107,15 +107,29 @@ func TestTimeFormats(t *testing.T) {
 	for range 2000 {
 		times = append(times, time.Unix(rng.Int64N(1<<36)-1<<35, rng.Int64N(1e9)))
 	}
+	// Runs within a second, and across its edges.
+	for i := range 50 {
+		times = append(times, time.Unix(1795000000+int64(i/20), int64(i%20)*5e7))
+	}
+	var lastUTC, lastClock lastSecond
+	var prev time.Time
 	for _, tm := range times {
 		for _, z := range zones {
 			tz := tm.In(z)
-			if got, want := string(appendTimeUTC(nil, tz)), tz.UTC().Format(TimeLayout); got != want {
+			if got, want := string(appendTimeUTC(nil, tz, nil)), tz.UTC().Format(TimeLayout); got != want {
 				t.Fatalf("appendTimeUTC(%v) = %s, want %s", tz, got, want)
 			}
-			if got, want := string(appendClock(nil, tz)), tz.Format("15:04:05.000000"); got != want {
+			if got, want := string(appendClock(nil, tz, nil)), tz.Format("15:04:05.000000"); got != want {
 				t.Fatalf("appendClock(%v) = %s, want %s", tz, got, want)
 			}
+			// With a memory of the last second, whatever it holds.
+			if got, want := string(appendTimeUTC(nil, tz, &lastUTC)), tz.UTC().Format(TimeLayout); got != want {
+				t.Fatalf("appendTimeUTC(%v) after %v = %s, want %s", tz, prev, got, want)
+			}
+			if got, want := string(appendClock(nil, tz, &lastClock)), tz.Format("15:04:05.000000"); got != want {
+				t.Fatalf("appendClock(%v) after %v = %s, want %s", tz, prev, got, want)
+			}
+			prev = tz
 		}
 	}
 }

@@ -130,7 +130,7 @@ func (c *explainConn) rel(s int, seq uint32) uint32 {
 func (x *Explain) appendLine(b []byte, p *Packet, c *explainConn) []byte {
 	sc := x.sc
 	b = append(b, sc.Time.on...)
-	b = appendClock(b, p.Time)
+	b = appendClock(b, p.Time, nil)
 	b = append(b, sc.Time.off...)
 	b = append(b, ' ')
 	if p.ConnID != 0 {
@@ -384,7 +384,7 @@ func (x *Explain) Late(events []decode.Event) {
 	for i := range events {
 		e := &events[i]
 		x.buf = append(x.buf[:0], x.sc.Time.on...)
-		x.buf = appendClock(x.buf, e.Time)
+		x.buf = appendClock(x.buf, e.Time, nil)
 		x.buf = append(x.buf, x.sc.Time.off...)
 		x.buf = append(x.buf, " #"...)
 		x.buf = strconv.AppendUint(x.buf, e.ConnID, 10)

@@ -37,10 +37,13 @@ func NewNDJSON(w io.Writer) *NDJSON {
 // Formatter returns a new Formatter of events as Event writes them.
 func (n *NDJSON) Formatter() Formatter { return &ndjsonFormatter{} }
 
-type ndjsonFormatter struct{ texts recalled }
+type ndjsonFormatter struct {
+	texts recalled // the escaped texts of recent payloads
+	time  lastSecond
+}
 
 func (f *ndjsonFormatter) AppendEvent(dst []byte, e *decode.Event) []byte {
-	return appendNDJSON(dst, e, &f.texts)
+	return appendNDJSON(dst, e, f)
 }
 
 // Write writes p, events formatted by a Formatter, after what was written
@@ -59,13 +62,18 @@ func (n *NDJSON) Event(e *decode.Event) {
 // AppendNDJSON appends e's NDJSON line, newline included.
 func AppendNDJSON(b []byte, e *decode.Event) []byte { return appendNDJSON(b, e, nil) }
 
-// appendNDJSON is AppendNDJSON taking the escaped texts of recent payloads
-// from texts (which may be nil).
-func appendNDJSON(b []byte, e *decode.Event, texts *recalled) []byte {
+// appendNDJSON is AppendNDJSON taking what it can from the memory of f
+// (which may be nil).
+func appendNDJSON(b []byte, e *decode.Event, f *ndjsonFormatter) []byte {
+	var texts *recalled
+	var last *lastSecond
+	if f != nil {
+		texts, last = &f.texts, &f.time
+	}
 	b = append(b, `{"event":`...)
 	b = appendJSONString(b, string(e.Kind))
 	b = append(b, `,"time":"`...)
-	b = appendTimeUTC(b, e.Time)
+	b = appendTimeUTC(b, e.Time, last)
 	b = append(b, `","client":`...)
 	b = appendAddrPort(b, e.Client)
 	b = append(b, `,"server":`...)
@@ -308,29 +316,64 @@ func appendJSONBytes(b []byte, s []byte) []byte {
 
 // appendTimeUTC writes t in UTC as TimeLayout does. Every event has a
 // time, and parsing the layout on each call was a tenth of writing a
-// short event.
-func appendTimeUTC(b []byte, t time.Time) []byte {
+// short event. The second is taken from last (which may be nil).
+func appendTimeUTC(b []byte, t time.Time, last *lastSecond) []byte {
 	t = t.UTC()
-	y, mo, d := t.Date()
-	if y < 0 || y > 9999 {
+	if u := t.Unix(); u < unixYear0 || u >= unixYear10000 {
 		return t.AppendFormat(b, TimeLayout)
 	}
+	b = last.append(b, t, appendSecondUTC)
+	b = appendDigits(b, t.Nanosecond(), 9)
+	return append(b, 'Z')
+}
+
+// The seconds of years 0 to 9999, which TimeLayout writes in four digits.
+var (
+	unixYear0     = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	unixYear10000 = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+)
+
+// appendSecondUTC writes t's "2006-01-02T15:04:05." in UTC.
+func appendSecondUTC(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
 	b = appendDigits(b, y, 4)
 	b = append(b, '-')
 	b = appendDigits(b, int(mo), 2)
 	b = append(b, '-')
 	b = appendDigits(b, d, 2)
 	b = append(b, 'T')
-	b = appendTimeOfDay(b, t)
-	b = appendDigits(b, t.Nanosecond(), 9)
-	return append(b, 'Z')
+	return appendTimeOfDay(b, t)
 }
 
 // appendClock writes the time of day with microseconds, in local time, as
-// tcpdump prints it; the text renderers share it.
-func appendClock(b []byte, t time.Time) []byte {
-	b = appendTimeOfDay(b, t)
+// tcpdump prints it; the text renderers share it. The second is taken
+// from last (which may be nil).
+func appendClock(b []byte, t time.Time, last *lastSecond) []byte {
+	b = last.append(b, t, appendTimeOfDay)
 	return appendDigits(b, t.Nanosecond()/1000, 6)
+}
+
+// lastSecond is how a Formatter wrote the last second of capture time it
+// saw: the events of one second share all of their time but its
+// fraction, so the rest is written once a second, not once an event.
+type lastSecond struct {
+	unix int64
+	loc  *time.Location
+	text []byte // nil before the first
+}
+
+// append appends write(b, t) for t to the second, from memory when t is
+// in the second written last, in the same location. s may be nil.
+func (s *lastSecond) append(b []byte, t time.Time, write func([]byte, time.Time) []byte) []byte {
+	if s == nil {
+		return write(b, t)
+	}
+	if u, loc := t.Unix(), t.Location(); s.text == nil || u != s.unix || loc != s.loc {
+		s.text = write(s.text[:0], t)
+		s.unix, s.loc = u, loc
+	}
+	return append(b, s.text...)
 }
 
 // appendTimeOfDay writes t's "15:04:05." in t's location.

@@ -57,6 +57,7 @@ type textFormatter struct {
 type textMemory struct {
 	lines recalled // escaped chat lines, by the line shown
 	chats recalled // the JSON printed under a message, by the compacted JSON
+	clock lastSecond
 }
 
 func (f *textFormatter) AppendEvent(dst []byte, e *decode.Event) []byte {
@@ -82,9 +83,14 @@ func AppendText(b []byte, e *decode.Event, o TextOptions) []byte { return append
 // appendText is AppendText taking how recent messages were shown from mem
 // (which may be nil).
 func appendText(b []byte, e *decode.Event, o TextOptions, mem *textMemory) []byte {
+	var lines, chats *recalled
+	var clock *lastSecond
+	if mem != nil {
+		lines, chats, clock = &mem.lines, &mem.chats, &mem.clock
+	}
 	sc := o.Scheme
 	b = append(b, sc.Time.on...)
-	b = appendClock(b, e.Time)
+	b = appendClock(b, e.Time, clock)
 	b = append(b, sc.Time.off...)
 	b = append(b, ' ')
 	cs := sc.conn(e.ConnID)
@@ -124,10 +130,6 @@ func appendText(b []byte, e *decode.Event, o TextOptions, mem *textMemory) []byt
 		b = appendEscaped(b, e.Err)
 		b = append(b, sc.Error.off...)
 		return append(b, '\n')
-	}
-	var lines, chats *recalled
-	if mem != nil {
-		lines, chats = &mem.lines, &mem.chats
 	}
 	return appendMessage(b, e, o, lines, chats)
 }
