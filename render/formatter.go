@@ -32,8 +32,15 @@ func appendRecalled(b, key []byte, m *recalled, appendKey func(b, key []byte) []
 	}
 	start := len(b)
 	b = appendKey(b, key)
+	if len(b)-start > maxRecalled {
+		return b
+	}
 	if v := m.Put(key); v != nil {
 		*v = append((*v)[:0], b[start:]...)
 	}
 	return b
 }
+
+// maxRecalled bounds what a Formatter remembers of one key: text made of
+// control characters, escaped six bytes for one, is not kept.
+const maxRecalled = 2 * memo.MaxKey

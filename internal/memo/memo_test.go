@@ -79,3 +79,32 @@ func TestRecentMaxKey(t *testing.T) {
 		t.Fatalf("key of MaxKey bytes: Get = %v", v)
 	}
 }
+
+func TestRecentBoundsBytes(t *testing.T) {
+	var r Recent[[]byte]
+	small := []byte("small")
+	*r.Put(small) = []byte("s")
+	big := bytes.Repeat([]byte("b"), MaxKey-10)
+	*r.Put(big) = bytes.Repeat([]byte("v"), 100<<10)
+	if r.Get(small) == nil || r.Get(big) == nil {
+		t.Fatal("within MaxKey bytes, a key was dropped")
+	}
+	third := []byte("third!")
+	*r.Put(third) = []byte("t")
+	if r.Get(small) != nil {
+		t.Error("over MaxKey bytes, the oldest key was kept")
+	}
+	if r.Get(big) == nil || r.Get(third) == nil {
+		t.Error("over MaxKey bytes, more than the oldest key went")
+	}
+	// The big key's slot, reused for short keys, lets its buffers go.
+	*r.Put([]byte("4")) = nil
+	*r.Put([]byte("5")) = nil
+	v := r.Put([]byte("6"))
+	if v == nil || *v != nil {
+		t.Fatalf("the slot of the big key kept its value: %d bytes", len(*v))
+	}
+	if c := cap(r.keys[1]); c > keepCap {
+		t.Errorf("the slot of the big key kept a %d-byte buffer", c)
+	}
+}
