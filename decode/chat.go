@@ -62,6 +62,7 @@ type chatNames struct {
 	// names holds the chat names learned per server (ip:port).
 	names map[netip.AddrPort]*nameBook
 	buf   []byte // scratch for the line
+	last  string // the last line made
 }
 
 // chatParser is the chat layer's stateless step, with its scratch.
@@ -383,7 +384,12 @@ func (r *chatNames) line(c *chatConn, pc *ParsedChat, fromClient bool) string {
 	default:
 		return ""
 	}
-	return string(b)
+	// The copies of a broadcast mostly read the same line: they share
+	// one string rather than each getting its own.
+	if string(b) != r.last {
+		r.last = string(b)
+	}
+	return r.last
 }
 
 // appendUser writes "name (id)".
