@@ -52,8 +52,8 @@ type textFormatter struct {
 }
 
 // textMemory is what a text Formatter remembers: how it showed the chat
-// lines and the JSON of recent messages. Apart, since a chat line might
-// read like a JSON message.
+// lines and the JSON of recent messages (apart, since a chat line might
+// read like a JSON message), and the last second of its clock.
 type textMemory struct {
 	lines recalled // escaped chat lines, by the line shown
 	chats recalled // the JSON printed under a message, by the compacted JSON
