@@ -144,18 +144,28 @@ func pow(x float64, n int) float64 {
 
 // TestStalledClientDropped: one client stops reading; the server drops it
 // once its queue is full, and the others still get everything.
+//
+// The queue holds 0.8 s of the room's messages: the stalled client fills
+// it (and the ~100 messages the kernel buffers hold) about 1.1 s into the
+// 2.5 s step, while a reading client that the race detector and the other
+// packages' tests keep off the CPU for a moment does not. With a queue of
+// 50 at 2,000 messages/s, one such client was dropped in CI.
 func TestStalledClientDropped(t *testing.T) {
-	url, srv := startServer(t, chatserver.Options{Protocol: chat.ProtocolRoom, PingInterval: -1, QueueMessages: 50, SendBuffer: 8192})
+	url, srv := startServer(t, chatserver.Options{Protocol: chat.ProtocolRoom, PingInterval: -1, QueueMessages: 400, SendBuffer: 8192})
 	var out bytes.Buffer
 	err := Run(context.Background(), Options{
-		URL: url, Protocol: chat.ProtocolRoom, Clients: 6, Stall: 1, Rate: 2000, Size: 1000,
-		Duration: 1500 * time.Millisecond, Load: true, JSON: true,
+		URL: url, Protocol: chat.ProtocolRoom, Clients: 6, Stall: 1, Rate: 500, Size: 1000,
+		Duration: 2500 * time.Millisecond, Load: true, JSON: true,
 	}, &out)
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
 	reps := stepReports(t, out.String())
-	if len(reps) != 1 || !reps[0].Clean || reps[0].Expected != reps[0].Sent*5 {
+	if len(reps) != 1 {
+		t.Fatalf("%d steps, want 1:\n%s", len(reps), out.String())
+	}
+	// Exact delivery, not Clean: Clean also asks for timing (see TestLoad).
+	if r := reps[0]; r.Sent == 0 || r.Expected != r.Sent*5 || r.Delivered != r.Expected || r.Duplicated != 0 || r.OutOfOrder != 0 || r.Errors != 0 {
 		t.Fatalf("the 5 reading clients did not get everything:\n%s", out.String())
 	}
 	if !strings.Contains(out.String(), "stalled clients: 1, dropped by the server: 1") {

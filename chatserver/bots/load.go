@@ -34,6 +34,10 @@ type StepReport struct {
 	BotsCPU   float64 `json:"bots_cpu_pct"`
 	ServerRSS int64   `json:"server_rss_bytes,omitempty"`
 	Clean     bool    `json:"clean"`
+	// FirstError is what went wrong first for a client, when Errors > 0
+	// (a ramp stops at the first step that loses a client, so it is this
+	// step's).
+	FirstError string `json:"first_error,omitempty"`
 }
 
 // runStep sends at rate for one Duration, waits for the deliveries to
@@ -77,6 +81,13 @@ func (r *runner) runStep(ctx context.Context, step int, rate float64) (StepRepor
 		P50ms: ms(lat.quantile(0.50)), P99ms: ms(lat.quantile(0.99)), Maxms: ms(lat.max),
 		ServerCPU: cpuPercent(srv0, srv1), BotsCPU: cpuPercent(self0, self1), ServerRSS: srv1.rss,
 	}
+	if rep.Errors > 0 {
+		r.failMu.Lock()
+		if r.firstErr != nil {
+			rep.FirstError = r.firstErr.Error()
+		}
+		r.failMu.Unlock()
+	}
 	if rep.Expected > rep.Delivered {
 		rep.Lost = rep.Expected - rep.Delivered
 	}
@@ -106,6 +117,9 @@ func (r *runner) load(ctx context.Context) error {
 		r.printf(row, rep.Step, fmt.Sprintf("%.0f", rep.Rate), rep.Sent, rep.Expected, rep.Delivered, rep.Lost, rep.Duplicated, rep.OutOfOrder, rep.Errors,
 			fmt.Sprintf("%.0f", rep.DeliveryRate), fmt.Sprintf("%.1f", rep.P50ms), fmt.Sprintf("%.1f", rep.P99ms), fmt.Sprintf("%.1f", rep.Maxms),
 			pct(rep.ServerCPU), pct(rep.BotsCPU), yesNo(rep.Clean))
+		if rep.FirstError != "" {
+			r.printf("     first error: %s\n", rep.FirstError)
+		}
 	}
 	if !r.opts.JSON {
 		r.printf(row, "step", "rate/s", "sent", "expected", "delivered", "lost", "dup", "disorder", "errors", "deliveries/s", "p50 ms", "p99 ms", "max ms", "server CPU", "bots CPU", "clean")
