@@ -164,7 +164,7 @@ func TestStalledClientDropped(t *testing.T) {
 	if len(reps) != 1 {
 		t.Fatalf("%d steps, want 1:\n%s", len(reps), out.String())
 	}
-	// Exact delivery, not Clean: Clean also asks for timing (see TestLoad).
+	// Exact delivery, not Clean: Clean also asks for timing (see TestLoadClean).
 	if r := reps[0]; r.Sent == 0 || r.Expected != r.Sent*5 || r.Delivered != r.Expected || r.Duplicated != 0 || r.OutOfOrder != 0 || r.Errors != 0 {
 		t.Fatalf("the 5 reading clients did not get everything:\n%s", out.String())
 	}
@@ -219,6 +219,39 @@ func TestDemoEndsWhenServerGoes(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("demo still running 15 s after the server shut down")
+	}
+}
+
+// TestLoadNamesFirstError: a step that loses clients says what went wrong
+// first, not only how many errors there were.
+func TestLoadNamesFirstError(t *testing.T) {
+	s, err := chatserver.New(chatserver.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		s.Serve(ctx, ln, nil)
+		close(served)
+	}()
+	defer func() { <-served }()
+	time.AfterFunc(300*time.Millisecond, stop)
+	var out bytes.Buffer
+	err = Run(context.Background(), Options{
+		URL: "ws://" + ln.Addr().String(), Clients: 2, Rate: 20, Duration: time.Second,
+		Drain: 200 * time.Millisecond, Load: true, JSON: true,
+	}, &out)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	reps := stepReports(t, out.String())
+	if len(reps) != 1 || reps[0].Errors == 0 || !strings.HasPrefix(reps[0].FirstError, "client ") {
+		t.Fatalf("want one step with errors and the first named:\n%s", out.String())
 	}
 }
 
