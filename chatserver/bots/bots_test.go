@@ -19,6 +19,13 @@ import (
 // startServer runs a chat server on 127.0.0.1 port 0 until the test ends.
 func startServer(t *testing.T, opts chatserver.Options) (string, *chatserver.Server) {
 	t.Helper()
+	return serveFor(t, opts, 0)
+}
+
+// serveFor runs a chat server on 127.0.0.1 port 0 that shuts down after d
+// (0: when the test ends), as a server going away under its clients.
+func serveFor(t *testing.T, opts chatserver.Options, d time.Duration) (string, *chatserver.Server) {
+	t.Helper()
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	s, err := chatserver.New(opts)
 	if err != nil {
@@ -29,6 +36,9 @@ func startServer(t *testing.T, opts chatserver.Options) (string, *chatserver.Ser
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	if d > 0 {
+		time.AfterFunc(d, cancel)
+	}
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln, nil) }()
 	t.Cleanup(func() {
@@ -192,25 +202,10 @@ func TestDemo(t *testing.T) {
 }
 
 func TestDemoEndsWhenServerGoes(t *testing.T) {
-	s, err := chatserver.New(chatserver.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() {
-		s.Serve(ctx, ln, nil)
-		close(served)
-	}()
-	defer func() { <-served }()
-	time.AfterFunc(500*time.Millisecond, stop)
+	url, _ := serveFor(t, chatserver.Options{}, 500*time.Millisecond)
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(context.Background(), Options{URL: "ws://" + ln.Addr().String(), Clients: 2, Rate: 10, Quiet: true}, io.Discard)
+		done <- Run(context.Background(), Options{URL: url, Clients: 2, Rate: 10, Quiet: true}, io.Discard)
 	}()
 	select {
 	case err := <-done:
@@ -225,25 +220,10 @@ func TestDemoEndsWhenServerGoes(t *testing.T) {
 // TestLoadNamesFirstError: a step that loses clients says what went wrong
 // first, not only how many errors there were.
 func TestLoadNamesFirstError(t *testing.T) {
-	s, err := chatserver.New(chatserver.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() {
-		s.Serve(ctx, ln, nil)
-		close(served)
-	}()
-	defer func() { <-served }()
-	time.AfterFunc(300*time.Millisecond, stop)
+	url, _ := serveFor(t, chatserver.Options{}, 300*time.Millisecond)
 	var out bytes.Buffer
-	err = Run(context.Background(), Options{
-		URL: "ws://" + ln.Addr().String(), Clients: 2, Rate: 20, Duration: time.Second,
+	err := Run(context.Background(), Options{
+		URL: url, Clients: 2, Rate: 20, Duration: time.Second,
 		Drain: 200 * time.Millisecond, Load: true, JSON: true,
 	}, &out)
 	if err != nil {
