@@ -51,6 +51,7 @@ type Params struct {
 	IPv6     float64 `json:"ipv6"`
 	HTTP     float64 `json:"http"`
 	Huge     int     `json:"huge"`
+	Short    int     `json:"short"`
 	Start    string  `json:"start"`
 }
 

@@ -130,7 +130,7 @@ func generate(w io.Writer, o options) (*Expected, error) {
 	g.exp = &Expected{Generator: Params{
 		Size: o.Size, Messages: o.Messages, Conns: o.Conns, Alive: o.Alive, Rooms: o.Rooms,
 		Protocol: o.Protocol, MSS: o.MSS, Deflate: o.Deflate, Link: o.Link, Seed: o.Seed,
-		IPv6: o.IPv6, HTTP: o.HTTP, Huge: o.Huge, Start: o.Start.UTC().Format(time.RFC3339Nano),
+		IPv6: o.IPv6, HTTP: o.HTTP, Huge: o.Huge, Short: o.Short, Start: o.Start.UTC().Format(time.RFC3339Nano),
 	}}
 	g.corpus = makeCorpus(g.rng)
 	g.page = pageResponse(pageBody(6000))
@@ -514,16 +514,19 @@ func (g *gen) noisePayload(n int) []byte {
 	return g.noise
 }
 
-// contentLength picks a say's length: mostly short lines, some paragraphs,
-// some pastes that take many segments, and rarely one over 64 KiB.
+// contentLength picks a say's length: mostly short lines (-short percent of
+// them), some paragraphs, some pastes that take many segments, and rarely
+// one over 64 KiB.
 func (g *gen) contentLength() int {
 	if g.o.Huge > 0 && g.rng.IntN(g.o.Huge) == 0 {
 		return hugeMin + g.rng.IntN(hugeMax-hugeMin)
 	}
+	long := 100 - g.o.Short
+	pastes := long / 5 // 6 of 30 by default
 	switch r := g.rng.IntN(100); {
-	case r < 6:
+	case r < pastes:
 		return 600 + g.rng.IntN(7400)
-	case r < 30:
+	case r < long:
 		return 80 + g.rng.IntN(520)
 	default:
 		return 3 + g.rng.IntN(77)

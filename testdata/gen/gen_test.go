@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -687,6 +688,42 @@ func TestLinkTypes(t *testing.T) {
 	}
 }
 
+// TestShort checks the say lengths -short asks for: its percentage of
+// short lines, the rest paragraphs and pastes four to one.
+func TestShort(t *testing.T) {
+	for _, short := range []int{0, 70, 100} {
+		o := testOptions(t, "-short", fmt.Sprint(short), "-huge", "0")
+		g := &gen{o: o, rng: rand.New(rand.NewPCG(1, 2))}
+		const n = 100_000
+		var lines, paras, pastes int
+		for range n {
+			switch l := g.contentLength(); {
+			case l < 3 || l >= 8000:
+				t.Fatalf("-short %d: a say of %d bytes", short, l)
+			case l < 80:
+				lines++
+			case l < 600:
+				paras++
+			default:
+				pastes++
+			}
+		}
+		long := float64(100-short) / 100 * n
+		for _, c := range []struct {
+			what      string
+			got, want float64
+		}{
+			{"short lines", float64(lines), n - long},
+			{"paragraphs", float64(paras), long * 4 / 5},
+			{"pastes", float64(pastes), long / 5},
+		} {
+			if math.Abs(c.got-c.want) > 0.01*n {
+				t.Errorf("-short %d: %.0f %s in %d says, want about %.0f", short, c.got, c.what, n, c.want)
+			}
+		}
+	}
+}
+
 func TestParseSize(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
@@ -735,6 +772,8 @@ func TestBadFlags(t *testing.T) {
 		{"-o", "x", "-ipv6", "2"},
 		{"-o", "x", "-http", "-1"},
 		{"-o", "x", "-huge", "-1"},
+		{"-o", "x", "-short", "-1"},
+		{"-o", "x", "-short", "101"},
 		{"-o", "x", "-start", "yesterday"},
 		{"-o", "-"},
 		{"-o", "x", "extra"},

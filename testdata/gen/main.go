@@ -45,7 +45,10 @@ type options struct {
 	IPv6     float64 // share of connections over ::1
 	HTTP     float64 // share of clients that load the page from port 55151 first
 	Huge     int     // one say in this many is over 64 KiB (0: none)
-	Start    time.Time
+	// Short is the percentage of says that are short lines (3 to 79
+	// bytes); the rest are paragraphs and pastes, four to one.
+	Short int
+	Start time.Time
 }
 
 func main() {
@@ -94,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.IPv6, "ipv6", 0.1, "share of connections over IPv6 (::1)")
 	fs.Float64Var(&o.HTTP, "http", 0.05, "share of clients that first load the chat page on port 55151")
 	fs.IntVar(&o.Huge, "huge", 2000, "one say in `N` is over 64 KiB (0: none)")
+	fs.IntVar(&o.Short, "short", 70, "`percent` of says that are short lines (3-79 bytes); the rest are paragraphs (80-599) and pastes (600-7999), 4:1")
 	fs.StringVar(&start, "start", "2026-11-24T18:42:00Z", "capture time of the first packet (RFC 3339)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -141,6 +145,8 @@ func (o *options) check() error {
 		return fmt.Errorf("-http %v: want a share from 0 to 1", o.HTTP)
 	case o.Huge < 0:
 		return fmt.Errorf("-huge %d: want a positive count, or 0 for none", o.Huge)
+	case o.Short < 0 || o.Short > 100:
+		return fmt.Errorf("-short %d: want a percentage from 0 to 100", o.Short)
 	case o.Out == "-" && o.Expect == "":
 		return errors.New("-o -: say where the counts go with -expect FILE (or -expect -)")
 	}
