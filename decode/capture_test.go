@@ -102,11 +102,14 @@ var captureMessages = map[string][2]uint64{
 	"room-plain-sll6.pcap":      {9, 12},
 }
 
-// TestCaptures decodes every capture without an error: each WebSocket
-// opens, every text message is valid, compressed ones inflate, and the chat
-// messages all read as chat lines.
+// TestCaptures decodes every capture of RFC-abiding traffic without an
+// error: each WebSocket opens, every text message is valid, compressed ones
+// inflate, and the chat messages all read as chat lines.
 func TestCaptures(t *testing.T) {
 	for _, path := range testCaptures(t, "*.pcap*") {
+		if strings.HasPrefix(filepath.Base(path), "violations-") {
+			continue // TestViolationCaptures
+		}
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			events, st := decodeCapture(t, path, Config{})
 			var opens, closes, chats, compressed int
@@ -150,6 +153,96 @@ func TestCaptures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestViolationCaptures decodes the captures of traffic that breaks RFC
+// 6455 on purpose (testdata/make/violations, one scenario a connection,
+// named by its path): each violation is reported and flagged on its
+// message, and what follows is decoded, as testdata/README.md describes.
+func TestViolationCaptures(t *testing.T) {
+	type want struct {
+		flagged  []string  // the violations flagged on messages, in order
+		errors   []string  // the error events, in order
+		messages [2]uint64 // client, server
+	}
+	say := []string(nil)
+	wants := map[string]want{
+		"/unmasked-client":          {[]string{"unmasked client frame", "unmasked client frame", "unmasked client frame"}, []string{"unmasked client frame", "unmasked client frame", "unmasked client frame"}, [2]uint64{3, 1}},
+		"/fragmented-ping":          {[]string{"control frame fragmented"}, []string{"control frame fragmented"}, [2]uint64{3, 2}},
+		"/rsv1-no-extension":        {[]string{"RSV1 set without permessage-deflate"}, []string{"RSV1 set without permessage-deflate"}, [2]uint64{3, 2}},
+		"/invalid-utf8":             {[]string{"invalid UTF-8 in text message"}, []string{"invalid UTF-8 in text message"}, [2]uint64{4, 1}},
+		"/orphan-continuation":      {[]string{"continuation without a message"}, []string{"continuation without a message"}, [2]uint64{3, 1}},
+		"/text-inside-fragmented":   {[]string{"new message inside a fragmented message"}, []string{"new message inside a fragmented message"}, [2]uint64{3, 1}},
+		"/close-1-byte":             {[]string{"close frame with a 1-byte payload"}, []string{"close frame with a 1-byte payload"}, [2]uint64{2, 1}},
+		"/close-1005":               {[]string{"invalid close code"}, []string{"invalid close code 1005"}, [2]uint64{2, 1}},
+		"/framing-lost-client":      {say, []string{"frame length with the most significant bit set"}, [2]uint64{4, 2}},
+		"/ping-200-bytes":           {[]string{"control frame longer than 125 bytes"}, []string{"control frame longer than 125 bytes"}, [2]uint64{3, 1}},
+		"/forbidden-then-101/retry": {say, say, [2]uint64{2, 2}},
+		"/wrong-accept":             {say, []string{"Sec-WebSocket-Accept mismatch"}, [2]uint64{2, 2}},
+		"/close-126-bytes":          {[]string{"control frame longer than 125 bytes"}, []string{"control frame longer than 125 bytes"}, [2]uint64{2, 2}},
+		"/close-999":                {[]string{"invalid close code"}, []string{"invalid close code 999"}, [2]uint64{2, 2}},
+		"/masked-server":            {[]string{"masked server frame"}, []string{"masked server frame"}, [2]uint64{2, 4}},
+		"/reserved-opcode":          {[]string{"reserved opcode"}, []string{"reserved opcode 0x3"}, [2]uint64{2, 4}},
+		"/framing-lost-server":      {say, []string{"frame length with the most significant bit set"}, [2]uint64{2, 4}},
+	}
+	rejected := map[string]int{"/forbidden-then-101": 403, "/upgrade-required": 426}
+	seen := map[string]bool{}
+	for _, path := range testCaptures(t, "violations-*.pcap*") {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			events, _ := decodeCapture(t, path, Config{})
+			byConn := map[uint64]*want{}
+			paths := map[uint64]string{}
+			for i := range events {
+				e := &events[i]
+				t.Log(describe(e))
+				switch e.Kind {
+				case KindRejected:
+					if rejected[e.Path] != e.Status {
+						t.Errorf("rejected %s with %d", e.Path, e.Status)
+					}
+					seen[e.Path] = true
+				case KindOpen:
+					paths[e.ConnID] = e.Path
+					byConn[e.ConnID] = &want{}
+				case KindError:
+					if g := byConn[e.ConnID]; g != nil {
+						g.errors = append(g.errors, e.Err)
+					}
+				case KindMessage:
+					g := byConn[e.ConnID]
+					g.flagged = append(g.flagged, e.Violations.Names()...)
+					if e.FromClient {
+						g.messages[0]++
+					} else {
+						g.messages[1]++
+					}
+				}
+			}
+			for id, got := range byConn {
+				p := paths[id]
+				seen[p] = true
+				w, ok := wants[p]
+				if !ok {
+					t.Errorf("connection %s has no expectation", p)
+					continue
+				}
+				if !reflect.DeepEqual(got.flagged, w.flagged) || !reflect.DeepEqual(got.errors, w.errors) || got.messages != w.messages {
+					t.Errorf("%s:\n got flags %q errors %q messages %v\nwant flags %q errors %q messages %v",
+						p, got.flagged, got.errors, got.messages, w.flagged, w.errors, w.messages)
+				}
+			}
+		})
+	}
+	for p := range wants {
+		if !seen[p] {
+			t.Errorf("no connection %s in the captures", p)
+		}
+	}
+	for p := range rejected {
+		if !seen[p] {
+			t.Errorf("no rejected upgrade %s in the captures", p)
+		}
 	}
 }
 

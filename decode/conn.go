@@ -32,6 +32,7 @@ type conn struct {
 	mode           connMode
 	midstream      bool // decoded without a handshake
 	ended          bool
+	errors         int        // error events reported, up to MaxConnErrors
 	h              *handshake // modeHTTP only
 	dirs           [2]wsDir   // modeWS only
 	chat           chatConn
@@ -288,6 +289,7 @@ func (c *conn) response(dir reassembly.Dir, hh *httpHead, t time.Time) {
 	case h.up != nil:
 		// The upgrade was refused (400, 403, 426...): what the client sent
 		// since is HTTP again.
+		c.rejected(hh, t)
 		h.up = nil
 		replay, h.stash, h.stashEnds = h.stash, nil, nil
 	}
@@ -295,6 +297,17 @@ func (c *conn) response(dir reassembly.Dir, hh *httpHead, t time.Time) {
 	if len(replay) > 0 && c.mode == modeHTTP {
 		c.httpData(c.clientDir(), replay, t)
 	}
+}
+
+// rejected reports an upgrade request answered with another status than
+// 101.
+func (c *conn) rejected(hh *httpHead, t time.Time) {
+	up := c.h.up
+	c.d.stats.Rejected++
+	e := c.newEvent(KindRejected, false, t)
+	e.Path, e.Host, e.Origin, e.UserAgent = up.path, up.host, up.origin, up.userAgent
+	e.Status, e.StatusText = hh.status, hh.reason
+	c.emit(e)
 }
 
 // skipBody sets dir up to pass over the body that follows hh.
@@ -367,6 +380,13 @@ func (c *conn) httpGap(dir reassembly.Dir, n int, t time.Time) {
 		return
 	case h.up == nil && !h.dirs[dir].seen:
 		return // nothing of this direction was read: the next Data decides
+	}
+	if h.up != nil && !c.d.cfg.Midstream {
+		// The 101 was probably lost: the frames after it cannot be
+		// told from other bytes without being asked to look for them.
+		c.emitError(false, t, "the answer to the upgrade request was lost in a gap; -p with this port decodes the frames that follow")
+		c.off()
+		return
 	}
 	if (h.up != nil || !h.started) && c.d.cfg.Midstream {
 		stash, ends := h.stash, h.stashEnds
@@ -472,7 +492,7 @@ func (c *conn) startWS(hh *httpHead, t time.Time) {
 func (c *conn) initDirs(pmd pmdParams) {
 	for side := range c.dirs {
 		w := &c.dirs[side]
-		*w = wsDir{c: c, fromClient: side == 0}
+		*w = wsDir{c: c, fromClient: side == 0, maskedLast: side == 0}
 		switch {
 		case c.midstream:
 			// What was negotiated is unknown: RSV1 is taken to mean

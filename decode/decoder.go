@@ -35,6 +35,11 @@ const (
 	// read as a 64-bit length are almost always larger.
 	maxPlausibleFrame = 1 << 30
 
+	// MaxConnErrors is how many error events one connection reports; the
+	// rest are counted in Stats.ErrorsHidden, so that a client breaking a
+	// rule in every frame does not bury its messages.
+	MaxConnErrors = 20
+
 	// maxControlPayload is the largest control frame payload (RFC 6455 section 5.5).
 	maxControlPayload = 125
 
@@ -71,6 +76,10 @@ type Stats struct {
 	Messages    [2]uint64 // message events by direction: 0 client to server, 1 server to client
 	Gaps        uint64    // gap events
 	Errors      uint64    // error events
+	// ErrorsHidden counts the errors of connections past MaxConnErrors:
+	// counted, not reported.
+	ErrorsHidden uint64
+	Rejected     uint64 // upgrade requests answered with another status than 101
 }
 
 // Decoder decodes connections into events. It implements
@@ -229,8 +238,14 @@ func (c *conn) emit(e *Event) {
 	c.d.sink.Event(e)
 }
 
-// emitError sends an error event.
+// emitError sends an error event, unless the connection has reported
+// MaxConnErrors already.
 func (c *conn) emitError(fromClient bool, t time.Time, msg string) {
+	if c.errors >= MaxConnErrors {
+		c.d.stats.ErrorsHidden++
+		return
+	}
+	c.errors++
 	e := c.newEvent(KindError, fromClient, t)
 	e.Err = msg
 	c.emit(e)

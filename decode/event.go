@@ -14,6 +14,9 @@ const (
 	KindGap     Kind = "gap"     // bytes of one direction were lost
 	KindClose   Kind = "close"   // the TCP connection ended
 	KindError   Kind = "error"   // a protocol violation or a decoding failure
+	// KindRejected is an upgrade request the server answered with another
+	// status than 101: the connection stays HTTP and is not decoded.
+	KindRejected Kind = "rejected"
 )
 
 // Opcode is a WebSocket frame opcode (RFC 6455 section 5.2).
@@ -51,6 +54,79 @@ func (o Opcode) String() string {
 
 // IsControl reports whether o is a control opcode (close, ping, pong, or reserved 0xB-0xF).
 func (o Opcode) IsControl() bool { return o&0x8 != 0 }
+
+// IsReserved reports whether o is not defined by RFC 6455 (0x3-0x7, 0xB-0xF).
+func (o Opcode) IsReserved() bool {
+	switch o {
+	case OpContinuation, OpText, OpBinary, OpClose, OpPing, OpPong:
+		return false
+	}
+	return true
+}
+
+// Violations is the set of RFC 6455 rules a message broke on the wire. The
+// decoder goes on past them wherever the frame boundaries are still
+// certain, as Wireshark and Zeek do, and flags the message; each also gets
+// an error event (Event.Err names it, with details such as the opcode).
+type Violations uint32
+
+const (
+	ViolUnmaskedClient     Violations = 1 << iota // a client frame without a mask
+	ViolMaskedServer                              // a server frame with a mask (unmasked to decode it)
+	ViolRSV1NoDeflate                             // RSV1 without permessage-deflate: the payload is not inflated
+	ViolRSV1Control                               // RSV1 on a control frame
+	ViolRSV1Continuation                          // RSV1 on a continuation frame
+	ViolRSV2                                      // RSV2 set, no extension defines it
+	ViolRSV3                                      // RSV3 set, no extension defines it
+	ViolReservedOpcode                            // an opcode RFC 6455 does not define
+	ViolControlFragmented                         // a control frame with FIN clear
+	ViolControlTooLong                            // a control frame over 125 bytes
+	ViolOrphanContinuation                        // a continuation frame with no message begun
+	ViolInterrupted                               // a new data frame inside a fragmented message, which is dropped
+	ViolInvalidUTF8                               // a text message that is not UTF-8
+	ViolCloseLength                               // a close frame with a 1-byte payload
+	ViolCloseCode                                 // a close code that may not be sent
+	ViolCloseReason                               // a close reason that is not UTF-8
+	ViolAfterClose                                // a frame after the sender's close frame
+
+	numViolations = iota // how many there are
+)
+
+// violationNames are the names of the Violations bits, in bit order: the
+// words of the NDJSON "violations" array.
+var violationNames = [...]string{
+	"unmasked client frame",
+	"masked server frame",
+	"RSV1 set without permessage-deflate",
+	"RSV1 set on a control frame",
+	"RSV1 set on a continuation frame",
+	"RSV2 set",
+	"RSV3 set",
+	"reserved opcode",
+	"control frame fragmented",
+	"control frame longer than 125 bytes",
+	"continuation without a message",
+	"new message inside a fragmented message",
+	"invalid UTF-8 in text message",
+	"close frame with a 1-byte payload",
+	"invalid close code",
+	"invalid UTF-8 in close reason",
+	"frame after a close frame",
+}
+
+// The names and the bits must agree.
+var _ [len(violationNames)]struct{} = [numViolations]struct{}{}
+
+// Names returns the names of the violations in v, in a fixed order.
+func (v Violations) Names() []string {
+	var names []string
+	for i, name := range violationNames {
+		if v&(1<<i) != 0 {
+			names = append(names, name)
+		}
+	}
+	return names
+}
 
 // Event is one thing the decoder found. Events are handed to a Sink by
 // pointer and are only valid during the call: a Sink that keeps one copies it
@@ -92,6 +168,9 @@ type Event struct {
 	PayloadIsText bool
 	CloseCode     int    // close frames with a status code; 0 when none
 	CloseReason   string // close frames
+	// Violations are the protocol rules the message's frames broke; each
+	// was also reported in an error event before the message.
+	Violations Violations
 	// Chat is the message's JSON object, compacted, when a text message is one.
 	Chat []byte
 	// ChatLine is the chat message in one human line, e.g. `mynick → all: hi, all !`,
@@ -105,6 +184,11 @@ type Event struct {
 
 	// gap
 	Bytes int // bytes lost, -1 when unknown
+
+	// rejected: the server's answer to the upgrade request (open events
+	// carry the request's Path, Host, Origin and UserAgent too)
+	Status     int    // HTTP status code, e.g. 403
+	StatusText string // its reason phrase, e.g. "Forbidden"
 
 	// error (and open, when the handshake was odd)
 	Err string

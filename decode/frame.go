@@ -79,52 +79,73 @@ func (h *header) minimal(b1 byte) bool {
 	return true
 }
 
-// validOpcode reports whether op is defined by RFC 6455.
-func validOpcode(op Opcode) bool {
-	switch op {
-	case OpContinuation, OpText, OpBinary, OpClose, OpPing, OpPong:
-		return true
+// violations returns the rules h breaks as the next frame from one side.
+// deflate says that RSV1 may mark a compressed message (permessage-deflate);
+// inMsg that a fragmented data message is open. None of them makes the
+// frame's boundaries uncertain: its length is read all the same.
+func (h *header) violations(fromClient, deflate, inMsg bool) Violations {
+	var v Violations
+	if h.rsv&rsv2 != 0 {
+		v |= ViolRSV2
 	}
-	return false
+	if h.rsv&rsv3 != 0 {
+		v |= ViolRSV3
+	}
+	switch {
+	case fromClient && !h.masked:
+		v |= ViolUnmaskedClient
+	case !fromClient && h.masked:
+		v |= ViolMaskedServer
+	}
+	if h.op.IsReserved() {
+		// Nothing else is known of a frame no RFC defines.
+		return v | ViolReservedOpcode
+	}
+	if h.op.IsControl() {
+		if !h.fin {
+			v |= ViolControlFragmented
+		}
+		if h.length > maxControlPayload {
+			v |= ViolControlTooLong
+		}
+	}
+	switch {
+	case h.rsv&rsv1 == 0:
+	case h.op.IsControl():
+		v |= ViolRSV1Control
+	case h.op == OpContinuation:
+		v |= ViolRSV1Continuation
+	case !deflate:
+		v |= ViolRSV1NoDeflate
+	}
+	switch {
+	case h.op == OpContinuation && !inMsg:
+		v |= ViolOrphanContinuation
+	case (h.op == OpText || h.op == OpBinary) && inMsg:
+		v |= ViolInterrupted
+	}
+	return v
 }
 
-// check returns what is wrong with h as the next frame from one side, or ""
-// when it is a valid frame. deflate says that RSV1 may mark a compressed
-// message (permessage-deflate); inMsg that a fragmented data message is open.
-// Every answer but "" is a violation after which the direction's framing
-// can no longer be trusted.
-func (h *header) check(fromClient, deflate, inMsg bool) string {
-	switch {
-	case h.rsv&(rsv2|rsv3) == rsv2|rsv3:
-		return "RSV2 and RSV3 set"
-	case h.rsv&rsv2 != 0:
-		return "RSV2 set"
-	case h.rsv&rsv3 != 0:
-		return "RSV3 set"
-	case !validOpcode(h.op):
-		return "reserved opcode 0x" + string("0123456789abcdef"[h.op&0xf])
-	case fromClient && !h.masked:
-		return "unmasked client frame"
-	case !fromClient && h.masked:
-		return "masked server frame"
-	case h.op.IsControl() && !h.fin:
-		return "control frame fragmented"
-	case h.op.IsControl() && h.length > maxControlPayload:
-		return "control frame longer than 125 bytes"
-	case h.rsv&rsv1 != 0 && h.op.IsControl():
-		return "RSV1 set on a control frame"
-	case h.rsv&rsv1 != 0 && h.op == OpContinuation:
-		return "RSV1 set on a continuation frame"
-	case h.rsv&rsv1 != 0 && !deflate:
-		return "RSV1 set without permessage-deflate"
-	case h.op == OpContinuation && !inMsg:
-		return "continuation without a message"
-	case !h.op.IsControl() && h.op != OpContinuation && inMsg:
-		return "new message inside a fragmented message"
-	case h.length>>63 != 0:
-		return "frame length with the most significant bit set"
+// violationText names the violations of the frame h for an error event,
+// with the reserved opcode's value.
+func violationText(v Violations, h *header) string {
+	var b []byte
+	for i, name := range violationNames {
+		bit := Violations(1) << i
+		if v&bit == 0 {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, "; "...)
+		}
+		b = append(b, name...)
+		if bit == ViolReservedOpcode {
+			b = append(b, " 0x"...)
+			b = append(b, "0123456789abcdef"[h.op&0xf])
+		}
 	}
-	return ""
+	return string(b)
 }
 
 // validCloseCode reports whether code may be sent in a close frame. RFC 6455
@@ -154,7 +175,7 @@ const (
 // plausible reports whether b starts with frames one side could have sent:
 // it is how a direction's bytes are recognised without a handshake (midstream)
 // and where decoding resumes after a gap. Every header that b holds must
-// pass check for a sender with the given mask bit (maskEither: whatever the
+// have no violations for a sender with the given mask bit (maskEither: whatever the
 // first header says, the same for the rest), starting outside a message (so
 // not with a continuation); it must also use the minimal length encoding and
 // a length under maxPlausibleFrame. Text frames must be UTF-8 as far as b
@@ -194,7 +215,7 @@ func (d *Decoder) plausibleFrom(b []byte, mask int, deflate, orphans bool) (ok, 
 			// come before a new message starts.
 			inMsg = first.op == OpContinuation
 		}
-		if first.check(masked, deflate, inMsg) != "" {
+		if first.violations(masked, deflate, inMsg) != 0 {
 			return false, masked
 		}
 		size := headerSize(b0, b1)

@@ -124,63 +124,152 @@ func TestFragmentedWithControl(t *testing.T) {
 	})
 }
 
-// TestViolations: each violation is an error, after which the direction
-// is no longer decoded while the other one goes on.
+// TestViolations: each violation is an error, and the frame is decoded
+// all the same, flagged, since its header still says where it ends; the
+// frames after it are decoded as usual, and so is the other direction.
 func TestViolations(t *testing.T) {
-	good := cf(OpText, "after")
 	tests := []struct {
 		name   string
 		client bool
 		frames [][]byte
 		want   []string
 	}{
-		{"reserved opcode 3", true, [][]byte{frameSpec{op: 3, masked: true, payload: []byte("x")}.build()},
-			[]string{"error client: reserved opcode 0x3"}},
+		{"reserved opcode 3", true, [][]byte{frameSpec{op: 3, masked: true, key: testKey, payload: []byte("x")}.build()},
+			[]string{"error client: reserved opcode 0x3", `client reserved-0x3 "x" viol=reserved opcode`}},
 		{"reserved control opcode B", false, [][]byte{frameSpec{op: 0xb}.build()},
-			[]string{"error server: reserved opcode 0xb"}},
-		{"RSV2", true, [][]byte{frameSpec{op: OpText, rsv: rsv2, masked: true}.build()},
-			[]string{"error client: RSV2 set"}},
-		{"RSV3", false, [][]byte{frameSpec{op: OpText, rsv: rsv3}.build()},
-			[]string{"error server: RSV3 set"}},
+			[]string{"error server: reserved opcode 0xb", "server reserved-0xb viol=reserved opcode"}},
+		{"RSV2", true, [][]byte{frameSpec{op: OpText, rsv: rsv2, masked: true, payload: []byte("a")}.build()},
+			[]string{"error client: RSV2 set", `client text "a" viol=RSV2 set`}},
+		{"RSV2 and RSV3", false, [][]byte{frameSpec{op: OpBinary, rsv: rsv2 | rsv3, payload: []byte{1}}.build()},
+			[]string{"error server: RSV2 set; RSV3 set", "server binary 01 viol=RSV2 set,RSV3 set"}},
 		{"RSV1 without extension", false, [][]byte{frameSpec{op: OpText, rsv: rsv1, payload: []byte("x")}.build()},
-			[]string{"error server: RSV1 set without permessage-deflate"}},
-		{"unmasked client frame", true, [][]byte{sf(OpText, "hi")},
-			[]string{"error client: unmasked client frame"}},
+			[]string{"error server: RSV1 set without permessage-deflate", `server text "x" viol=RSV1 set without permessage-deflate`}},
+		{"unmasked client frame", true, [][]byte{sf(OpText, "hi"), sf(OpBinary, "\x01"), sf(OpClose, "\x03\xe8")},
+			[]string{
+				"error client: unmasked client frame", `client text "hi" viol=unmasked client frame`,
+				"error client: unmasked client frame", "client binary 01 viol=unmasked client frame",
+				"error client: unmasked client frame", `client close 1000 "" viol=unmasked client frame`,
+				"error client: frame after a close frame", `client text "after" viol=frame after a close frame`,
+			}},
 		{"masked server frame", false, [][]byte{cf(OpText, "hi")},
-			[]string{"error server: masked server frame"}},
-		{"control fragmented", true, [][]byte{frameSpec{op: OpPing, notFin: true, masked: true}.build()},
-			[]string{"error client: control frame fragmented"}},
-		{"control too long", false, [][]byte{frameSpec{op: OpPong, payload: make([]byte, 126)}.build()},
-			[]string{"error server: control frame longer than 125 bytes"}},
-		{"continuation without message", true, [][]byte{frameSpec{op: OpContinuation, masked: true, payload: []byte("x")}.build()},
-			[]string{"error client: continuation without a message"}},
+			[]string{"error server: masked server frame", `server text "hi" viol=masked server frame`}},
+		{"control fragmented", true, [][]byte{frameSpec{op: OpPing, notFin: true, masked: true, payload: []byte("p")}.build()},
+			[]string{"error client: control frame fragmented", `client ping "p" viol=control frame fragmented`}},
+		{"control too long", false, [][]byte{frameSpec{op: OpPong, payload: bytes.Repeat([]byte("a"), 126)}.build()},
+			[]string{"error server: control frame longer than 125 bytes", `server pong "` + strings.Repeat("a", 126) + `" viol=control frame longer than 125 bytes`}},
+		{"close too long", false, [][]byte{sf(OpClose, "\x03\xe8"+strings.Repeat("r", 124))},
+			[]string{"error server: control frame longer than 125 bytes", `server close 1000 "` + strings.Repeat("r", 124) + `" viol=control frame longer than 125 bytes`,
+				"error server: frame after a close frame", `server text "after" viol=frame after a close frame`}},
+		{"continuation without message", true, [][]byte{frameSpec{op: OpContinuation, masked: true, key: testKey, payload: []byte("x")}.build()},
+			[]string{"error client: continuation without a message", `client continuation "x" viol=continuation without a message`}},
+		{"fragmented continuation without message", false, [][]byte{
+			frameSpec{op: OpContinuation, notFin: true, payload: []byte{0xff}}.build(),
+			frameSpec{op: OpContinuation, payload: []byte{0xfe}}.build()},
+			[]string{"error server: continuation without a message", "server continuation fffe frags=2 viol=continuation without a message"}},
 		{"new message inside fragmented", false, [][]byte{
 			frameSpec{op: OpText, notFin: true, payload: []byte("a")}.build(),
 			sf(OpText, "b")},
-			[]string{"error server: new message inside a fragmented message"}},
-		{"64-bit length with top bit", false, [][]byte{{0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1}},
-			[]string{"error server: frame length with the most significant bit set"}},
+			[]string{"error server: new message inside a fragmented message", `server text "b" viol=new message inside a fragmented message`}},
 		{"frame after close", true, [][]byte{cf(OpClose, ""), cf(OpText, "late")},
-			[]string{"client close", "error client: frame after a close frame"}},
+			[]string{"client close", "error client: frame after a close frame", `client text "late" viol=frame after a close frame`,
+				"error client: frame after a close frame", `client text "after" viol=frame after a close frame`}},
 		{"RSV1 on a control frame", false, [][]byte{frameSpec{op: OpPing, rsv: rsv1}.build()},
-			[]string{"error server: RSV1 set on a control frame"}},
+			[]string{"error server: RSV1 set on a control frame", "server ping viol=RSV1 set on a control frame"}},
+		{"invalid UTF-8", true, [][]byte{cf(OpText, "\xff\xfe")},
+			[]string{"error client: invalid UTF-8 in text message", "client text fffe viol=invalid UTF-8 in text message"}},
+		{"1-byte close", false, [][]byte{sf(OpClose, "\x03")},
+			[]string{"error server: close frame with a 1-byte payload", `server close "\x03" viol=close frame with a 1-byte payload`,
+				"error server: frame after a close frame", `server text "after" viol=frame after a close frame`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, Config{})
 			h.open()
+			after := `server text "after"`
 			if tt.client {
 				h.client(tt.frames...)
-				h.client(good) // ignored: the direction stopped
+				h.client(cf(OpText, "after"))
 				h.server(sf(OpText, "other side"))
+				after = `client text "after"`
 			} else {
 				h.server(tt.frames...)
 				h.server(sf(OpText, "after"))
 				h.client(cf(OpText, "other side"))
 			}
-			want := append(tt.want, map[bool]string{true: `server text "other side"`, false: `client text "other side"`}[tt.client])
+			want := tt.want
+			if !strings.Contains(strings.Join(want, "\n"), after) {
+				want = append(want, after)
+			}
+			want = append(want, map[bool]string{true: `server text "other side"`, false: `client text "other side"`}[tt.client])
 			equalLines(t, h.take(), want)
 		})
+	}
+}
+
+// TestFramingLost: where a header cannot be right, the direction stops and
+// resumes at the next Data call that starts with plausible frames, as
+// after a gap.
+func TestFramingLost(t *testing.T) {
+	tests := []struct {
+		name  string
+		bytes []byte
+		want  []string
+	}{
+		{"64-bit length with top bit", []byte{0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1},
+			[]string{"error server: frame length with the most significant bit set"}},
+		{"reserved opcode, then bytes that break new rules", cat(frameSpec{op: 3, payload: []byte("x")}.build(), []byte{0xf4, 0x93, 0, 0, 0, 0}),
+			[]string{"error server: reserved opcode 0x3", `server reserved-0x3 "x" viol=reserved opcode`,
+				"error server: framing lost at a frame header: masked server frame; RSV2 set; RSV3 set; reserved opcode 0x4"}},
+		{"control frame with a 64-bit length", frameSpec{op: OpPing, claim: 1 << 20}.build(),
+			[]string{"error server: framing lost at a frame header: control frame longer than 125 bytes"}},
+		{"unmasked length over 1 GiB with RSV2", frameSpec{op: OpBinary, rsv: rsv2, claim: 1 << 40}.build(),
+			[]string{"error server: framing lost at a frame header: RSV2 set"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, Config{})
+			h.open()
+			h.server(append(tt.bytes, sf(OpText, "same segment: lost")...))
+			h.server([]byte{0xff, 0xff, 0xff}) // no frame starts here
+			h.server(sf(OpText, "resumed"))
+			want := append(tt.want, `server text "resumed"`)
+			equalLines(t, h.take(), want)
+		})
+	}
+	// A client that sends unmasked frames resumes unmasked.
+	h := newHarness(t, Config{})
+	h.open()
+	h.client(sf(OpText, "a"), []byte{0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1})
+	h.client(sf(OpText, "b"))
+	equalLines(t, h.take(), []string{
+		"error client: unmasked client frame", `client text "a" viol=unmasked client frame`,
+		"error client: frame length with the most significant bit set",
+		"error client: unmasked client frame", `client text "b" viol=unmasked client frame`,
+	})
+}
+
+// TestErrorCap: a connection reports MaxConnErrors errors; the rest are
+// counted.
+func TestErrorCap(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open()
+	for range MaxConnErrors + 5 {
+		h.client(sf(OpText, "unmasked"))
+	}
+	errs, msgs := 0, 0
+	for _, l := range h.take() {
+		switch {
+		case strings.HasPrefix(l, "error "):
+			errs++
+		case strings.HasSuffix(l, "viol=unmasked client frame"):
+			msgs++
+		}
+	}
+	if errs != MaxConnErrors || msgs != MaxConnErrors+5 {
+		t.Errorf("%d errors, %d flagged messages; want %d, %d", errs, msgs, MaxConnErrors, MaxConnErrors+5)
+	}
+	if st := h.d.Stats(); st.Errors != MaxConnErrors || st.ErrorsHidden != 5 {
+		t.Errorf("stats: %d errors, %d hidden", st.Errors, st.ErrorsHidden)
 	}
 }
 
@@ -191,7 +280,28 @@ func TestRSV1OnContinuation(t *testing.T) {
 	h.open("Sec-WebSocket-Extensions: permessage-deflate")
 	h.server(frameSpec{op: OpBinary, notFin: true, payload: []byte{1}}.build(),
 		frameSpec{op: OpContinuation, rsv: rsv1, payload: []byte{2}}.build())
-	equalLines(t, h.take(), []string{"error server: RSV1 set on a continuation frame"})
+	equalLines(t, h.take(), []string{"error server: RSV1 set on a continuation frame", "server binary 0102 frags=2 viol=RSV1 set on a continuation frame"})
+}
+
+// TestInterruptedDeflate: a compressed message cut short by a new one
+// takes the window with it; later messages say the window is unknown
+// rather than inflating wrongly.
+func TestInterruptedDeflate(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open("Sec-WebSocket-Extensions: permessage-deflate")
+	d := newDeflater(true)
+	first := d.compress([]byte("the first message, cut short"))
+	h.server(frameSpec{op: OpText, rsv: rsv1, notFin: true, payload: first[:5]}.build())
+	h.server(compressedFrame(OpText, d.compress([]byte("the first message, again")), false))
+	lines := h.take()
+	if len(lines) < 2 || lines[0] != "error server: new message inside a fragmented message" {
+		t.Fatalf("events: %q", lines)
+	}
+	for _, l := range lines[1:] {
+		if strings.Contains(l, `"the first message, again"`) {
+			t.Errorf("inflated with a window that missed a message: %q", lines)
+		}
+	}
 }
 
 // TestClose covers close frames with and without code and reason, and the
@@ -209,15 +319,15 @@ func TestClose(t *testing.T) {
 		{code(1001, "going away"), []string{`server close 1001 "going away"`}},
 		{code(4000, "private"), []string{`server close 4000 "private"`}},
 		{code(3000, ""), []string{`server close 3000 ""`}},
-		{code(1005, ""), []string{"error server: invalid close code 1005", `server close 1005 ""`}},
-		{code(1006, ""), []string{"error server: invalid close code 1006", `server close 1006 ""`}},
-		{code(1015, ""), []string{"error server: invalid close code 1015", `server close 1015 ""`}},
-		{code(999, ""), []string{"error server: invalid close code 999", `server close 999 ""`}},
-		{code(1016, ""), []string{"error server: invalid close code 1016", `server close 1016 ""`}},
-		{code(2999, ""), []string{"error server: invalid close code 2999", `server close 2999 ""`}},
-		{code(5000, ""), []string{"error server: invalid close code 5000", `server close 5000 ""`}},
-		{"\x03", []string{"error server: close frame with a 1-byte payload", `server close "\x03"`}},
-		{code(1000, "\xff\xfe"), []string{"error server: invalid UTF-8 in close reason", `server close 1000 ""`}},
+		{code(1005, ""), []string{"error server: invalid close code 1005", `server close 1005 "" viol=invalid close code`}},
+		{code(1006, ""), []string{"error server: invalid close code 1006", `server close 1006 "" viol=invalid close code`}},
+		{code(1015, ""), []string{"error server: invalid close code 1015", `server close 1015 "" viol=invalid close code`}},
+		{code(999, ""), []string{"error server: invalid close code 999", `server close 999 "" viol=invalid close code`}},
+		{code(1016, ""), []string{"error server: invalid close code 1016", `server close 1016 "" viol=invalid close code`}},
+		{code(2999, ""), []string{"error server: invalid close code 2999", `server close 2999 "" viol=invalid close code`}},
+		{code(5000, ""), []string{"error server: invalid close code 5000", `server close 5000 "" viol=invalid close code`}},
+		{"\x03", []string{"error server: close frame with a 1-byte payload", `server close "\x03" viol=close frame with a 1-byte payload`}},
+		{code(1000, "\xff\xfe"), []string{"error server: invalid UTF-8 in close reason", `server close 1000 "" viol=invalid UTF-8 in close reason`}},
 	}
 	for _, tt := range tests {
 		h := newHarness(t, Config{})
@@ -247,7 +357,7 @@ func TestInvalidUTF8(t *testing.T) {
 	h.client(parts...)
 	equalLines(t, h.take(), []string{
 		"error server: invalid UTF-8 in text message",
-		"server text 6f6bc328",
+		"server text 6f6bc328 viol=invalid UTF-8 in text message",
 		`server text "next"`,
 		`client text "é" frags=2`,
 	})
@@ -343,34 +453,38 @@ func TestStats(t *testing.T) {
 	h.client(frameSpec{op: 3, masked: true}.build())
 	h.d.NewConn(reassembly.ConnInfo{ID: 2, Client: testClient, Server: testServer}).End(reassembly.EndFIN, testT0)
 	h.end()
-	want := Stats{Connections: 2, WebSockets: 1, Messages: [2]uint64{2, 2}, Gaps: 1, Errors: 1}
+	want := Stats{Connections: 2, WebSockets: 1, Messages: [2]uint64{3, 2}, Gaps: 1, Errors: 1}
 	if got := h.d.Stats(); got != want {
 		t.Errorf("stats %+v, want %+v", got, want)
 	}
 }
 
-// TestHeaderCheckTable exercises header.check directly, including the
-// order in which problems are named.
-func TestHeaderCheckTable(t *testing.T) {
+// TestHeaderViolationsTable exercises header.violations directly.
+func TestHeaderViolationsTable(t *testing.T) {
 	tests := []struct {
 		h          header
 		fromClient bool
 		deflate    bool
 		inMsg      bool
-		want       string
+		want       Violations
 	}{
-		{header{fin: true, op: OpText, masked: true}, true, false, false, ""},
-		{header{fin: true, op: OpText}, false, false, false, ""},
-		{header{fin: true, op: OpText, rsv: rsv2 | rsv3}, false, false, false, "RSV2 and RSV3 set"},
-		{header{fin: true, op: 0x7}, false, false, false, "reserved opcode 0x7"},
-		{header{fin: true, op: OpText, rsv: rsv1}, false, true, false, ""},
-		{header{fin: false, op: OpContinuation}, false, false, true, ""},
-		{header{fin: true, op: OpPing, length: 125}, false, false, true, ""},
-		{header{fin: true, op: OpBinary, length: 1 << 63}, false, false, false, "frame length with the most significant bit set"},
+		{header{fin: true, op: OpText, masked: true}, true, false, false, 0},
+		{header{fin: true, op: OpText}, false, false, false, 0},
+		{header{fin: true, op: OpText}, true, false, false, ViolUnmaskedClient},
+		{header{fin: true, op: OpText, rsv: rsv2 | rsv3}, false, false, false, ViolRSV2 | ViolRSV3},
+		{header{fin: true, op: 0x7}, false, false, false, ViolReservedOpcode},
+		{header{fin: false, op: 0xc, rsv: rsv1, masked: true}, false, false, true, ViolReservedOpcode | ViolMaskedServer},
+		{header{fin: true, op: OpText, rsv: rsv1}, false, true, false, 0},
+		{header{fin: true, op: OpText, rsv: rsv1}, false, false, false, ViolRSV1NoDeflate},
+		{header{fin: false, op: OpContinuation}, false, false, true, 0},
+		{header{fin: false, op: OpContinuation}, false, false, false, ViolOrphanContinuation},
+		{header{fin: true, op: OpBinary}, false, false, true, ViolInterrupted},
+		{header{fin: true, op: OpPing, length: 125}, false, false, true, 0},
+		{header{fin: false, op: OpClose, length: 126, rsv: rsv1}, false, true, false, ViolControlFragmented | ViolControlTooLong | ViolRSV1Control},
 	}
 	for i, tt := range tests {
-		if got := tt.h.check(tt.fromClient, tt.deflate, tt.inMsg); got != tt.want {
-			t.Errorf("%d: check = %q, want %q", i, got, tt.want)
+		if got := tt.h.violations(tt.fromClient, tt.deflate, tt.inMsg); got != tt.want {
+			t.Errorf("%d: violations = %q, want %q", i, got.Names(), tt.want.Names())
 		}
 	}
 }

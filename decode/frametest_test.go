@@ -272,10 +272,15 @@ func describe(e *Event) string {
 		if e.ChatLine != "" {
 			s += " | " + e.ChatLine
 		}
+		if e.Violations != 0 {
+			s += " viol=" + strings.Join(e.Violations.Names(), ",")
+		}
 	case KindError:
 		s = "error " + who + ": " + e.Err
 	case KindGap:
 		s = fmt.Sprintf("gap %s %d", who, e.Bytes)
+	case KindRejected:
+		s = fmt.Sprintf("rejected %s %d %q", e.Path, e.Status, e.StatusText)
 	case KindClose:
 		s = "close"
 	}

@@ -89,6 +89,7 @@ type httpHead struct {
 	method  string // request
 	target  string // request: the request target, as sent
 	status  int    // response
+	reason  string // response: the reason phrase
 	fields  []headerField
 }
 
@@ -130,12 +131,12 @@ func (h *httpHead) startLine(line string) bool {
 		// The reason text is free (workerman 5 writes "Switching
 		// Protocol") and is not looked at.
 		_, rest, _ := strings.Cut(line, " ")
-		code, _, _ := strings.Cut(strings.TrimLeft(rest, " "), " ")
+		code, reason, _ := strings.Cut(strings.TrimLeft(rest, " "), " ")
 		n, err := strconv.Atoi(code)
 		if err != nil || len(code) != 3 || n < 100 {
 			return false
 		}
-		h.status = n
+		h.status, h.reason = n, strings.TrimSpace(reason)
 		return true
 	}
 	method, rest, ok1 := strings.Cut(line, " ")

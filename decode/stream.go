@@ -13,8 +13,8 @@ type dirState uint8
 const (
 	stHeader  dirState = iota // expecting (the rest of) a frame header
 	stPayload                 // inside a frame's payload
-	stResync                  // after a gap or midstream: waiting for a Data call that starts with a frame
-	stDead                    // after a protocol violation: ignored
+	stResync                  // after a gap, midstream, or framing lost: waiting for a Data call that starts with a frame
+	stDead                    // after the end of the stream: ignored
 )
 
 // keepBuffer is the largest message buffer kept between messages; a larger
@@ -38,12 +38,14 @@ type wsDir struct {
 
 	// The data message being read, maybe over several frames.
 	inMsg      bool
-	op         Opcode
+	op         Opcode // OpContinuation for one whose first frame was not seen
+	masked     bool   // its first frame was masked
 	compressed bool
 	truncated  bool
 	frags      int
-	total      uint64 // payload bytes received, kept or not
-	buf        []byte // payload kept: at most the message cap, unmasked, still compressed if so
+	viol       Violations // the rules its frames broke
+	total      uint64     // payload bytes received, kept or not
+	buf        []byte     // payload kept: at most the message cap, unmasked, still compressed if so
 	// whole is the payload instead of buf when an unmasked message came
 	// in one frame within one piece of input: it is read there, during
 	// the feed call, rather than copied (a server's messages, mostly).
@@ -52,7 +54,18 @@ type wsDir struct {
 	// A control frame's payload: 125 bytes at most, so no allocation.
 	ctl    [maxControlPayload]byte
 	ctlLen int
-	closed bool // a close frame was sent: nothing may follow
+	// ctlBig is the payload of a control frame over 125 bytes or of a
+	// frame with a reserved opcode, kept up to the message cap.
+	ctlBig     []byte
+	ctlCut     bool       // ctlBig reached the cap
+	ctlViol    Violations // the rules that frame broke
+	closed     bool       // a close frame was sent: nothing may follow
+	maskedLast bool       // the mask bit of the last frame read: what a resync looks for
+	// seen is every violation of this direction so far; after a frame
+	// with a reserved opcode, a next header that breaks rules the
+	// direction has not broken before says the framing is lost.
+	seen    Violations
+	suspect bool
 
 	// permessage-deflate
 	deflate  bool // RSV1 marks a compressed message
@@ -76,8 +89,10 @@ func (w *wsDir) feed(b []byte, t time.Time) {
 		// first (the rest of its fragments, perhaps with control frames
 		// between them, in one Data call with what follows): they are
 		// passed over, as their message's start is lost.
+		// Frames are looked for with the mask bit this side used last:
+		// a client that sends unmasked frames goes on doing so.
 		mask := maskNo
-		if w.fromClient {
+		if w.maskedLast {
 			mask = maskYes
 		}
 		if ok, _ := w.c.d.plausibleFrom(b, mask, w.deflate, true); !ok {
@@ -137,50 +152,86 @@ func (w *wsDir) feed(b []byte, t time.Time) {
 	}
 }
 
-// startFrame checks a frame's header and sets up for its payload. It
-// returns false after a violation, which stops the direction.
+// startFrame checks a frame's header and sets up for its payload. A
+// violation is reported and decoding goes on, since the header still says
+// where the frame ends; it returns false only when the framing is lost,
+// and the direction then waits for a Data call to resume at.
 func (w *wsDir) startFrame(h *header, t time.Time) bool {
-	msg := ""
-	if w.closed {
-		msg = "frame after a close frame"
-	} else {
-		msg = h.check(w.fromClient, w.deflate, w.inMsg)
-	}
-	if w.orphans && !h.op.IsControl() {
-		w.skip = h.op == OpContinuation
-		w.orphans = w.skip && !h.fin
-		if w.skip && !w.closed {
-			// The lost message's fragment: checked as if its start were
-			// there.
-			msg = h.check(w.fromClient, w.deflate, true)
-		}
-	}
-	if msg != "" {
-		w.violation(t, msg)
+	if h.length>>63 != 0 {
+		w.lose(t, "frame length with the most significant bit set")
 		return false
 	}
+	inMsg := w.inMsg
+	if w.orphans && !h.op.IsControl() {
+		// After a gap, the lost message's fragments are passed over
+		// until its last: checked as if its start were there.
+		w.skip = h.op == OpContinuation
+		w.orphans = w.skip && !h.fin
+		inMsg = inMsg || w.skip
+	}
+	v := h.violations(w.fromClient, w.deflate, inMsg)
+	if w.closed {
+		v |= ViolAfterClose
+	}
+	if v != 0 {
+		if w.framingLost(h, v) {
+			w.lose(t, "framing lost at a frame header: "+violationText(v, h))
+			return false
+		}
+		w.c.emitError(w.fromClient, t, violationText(v, h))
+		w.seen |= v
+	}
+	w.suspect = v&ViolReservedOpcode != 0
+	w.maskedLast = h.masked
 	w.h = *h
 	w.left = h.length
 	w.pos = 0
 	w.state = stPayload
-	if w.skip {
+	switch {
+	case w.skip:
 		return true
-	}
-	if h.op.IsControl() {
-		w.ctlLen = 0
+	case h.op.IsControl() || h.op.IsReserved():
+		// A frame of its own, even between a message's fragments.
+		w.ctlLen, w.ctlBig, w.ctlCut, w.ctlViol = 0, w.ctlBig[:0], false, v
 		return true
-	}
-	if h.op != OpContinuation {
+	case h.op != OpContinuation || !w.inMsg:
+		// A message starts: a text or binary frame, or a continuation
+		// whose message was never begun (shown as a message of its own).
+		if w.inMsg && w.compressed && w.inf != nil {
+			// The message it cuts short is dropped, and with it what its
+			// bytes did to the sender's window.
+			w.inf.loseWindow()
+		}
 		w.inMsg = true
 		w.op = h.op
-		w.compressed = h.rsv&rsv1 != 0
+		w.masked = h.masked
+		w.compressed = h.rsv&rsv1 != 0 && w.deflate && h.op != OpContinuation
 		w.truncated = false
 		w.frags = 0
 		w.total = 0
+		w.viol = 0
 		w.buf = w.buf[:0]
 	}
+	w.viol |= v
 	w.frags++
 	return true
+}
+
+// framingLost reports whether a header that breaks the rules v is more
+// likely bytes that are not a frame header at all: after a frame with a
+// reserved opcode, one that breaks rules this direction has not broken
+// before (a client that sends every frame unmasked is not lost by it); a
+// length no sender would write for such a frame.
+func (w *wsDir) framingLost(h *header, v Violations) bool {
+	switch {
+	case w.suspect && v&^w.seen != 0:
+		return true
+	case h.length > maxPlausibleFrame:
+		return true
+	case h.op.IsControl() && h.length > 0xffff:
+		return true
+	}
+	return false
 }
 
 // payload takes the next payload bytes of the current frame.
@@ -188,15 +239,27 @@ func (w *wsDir) payload(p []byte) {
 	if w.skip {
 		return
 	}
-	if w.h.op.IsControl() {
-		n := copy(w.ctl[w.ctlLen:], p)
-		if w.h.masked {
-			w.pos = Mask(w.h.key, w.pos, w.ctl[w.ctlLen:w.ctlLen+n])
+	limit := w.c.d.cfg.MaxMessage
+	if w.h.op.IsControl() || w.h.op.IsReserved() {
+		if w.h.length <= maxControlPayload {
+			n := copy(w.ctl[w.ctlLen:], p)
+			if w.h.masked {
+				w.pos = Mask(w.h.key, w.pos, w.ctl[w.ctlLen:w.ctlLen+n])
+			}
+			w.ctlLen += n
+			return
 		}
-		w.ctlLen += n
+		// Over 125 bytes, as the rules forbid or a reserved opcode may.
+		if n := limit - len(w.ctlBig); len(p) > n {
+			p, w.ctlCut = p[:max(n, 0)], true
+		}
+		start := len(w.ctlBig)
+		w.ctlBig = append(growCapped(w.ctlBig, len(p), limit), p...)
+		if w.h.masked {
+			w.pos = Mask(w.h.key, w.pos, w.ctlBig[start:])
+		}
 		return
 	}
-	limit := w.c.d.cfg.MaxMessage
 	if w.total == 0 && w.frags == 1 && w.h.fin && !w.h.masked && uint64(len(p)) == w.left && len(p) <= limit {
 		w.total, w.whole = uint64(len(p)), p
 		return
@@ -230,33 +293,41 @@ func (w *wsDir) endFrame(t time.Time) {
 		return
 	}
 	switch {
-	case w.h.op.IsControl():
+	case w.h.op.IsControl() || w.h.op.IsReserved():
 		w.control(t)
 	case w.h.fin:
 		w.message(t)
 	}
 }
 
-// control reports a control frame; they may come between the fragments of
-// a data message, which goes on afterwards.
+// control reports a control frame, or a frame with a reserved opcode;
+// they may come between the fragments of a data message, which goes on
+// afterwards.
 func (w *wsDir) control(t time.Time) {
 	c := w.c
 	p := w.ctl[:w.ctlLen]
+	if w.h.length > maxControlPayload {
+		p = w.ctlBig
+	}
+	v := w.ctlViol
 	code, reason, problem := 0, "", ""
 	if w.h.op == OpClose {
 		w.closed = true
 		switch {
 		case len(p) == 1:
 			problem = "close frame with a 1-byte payload"
+			v |= ViolCloseLength
 		case len(p) >= 2:
 			code = int(binary.BigEndian.Uint16(p))
 			switch {
 			case !validCloseCode(code):
 				problem = "invalid close code " + strconv.Itoa(code)
-			case !utf8.Valid(p[2:]):
+				v |= ViolCloseCode
+			case !utf8.Valid(p[2:]) && !(w.ctlCut && validUTF8Prefix(p[2:])):
 				problem = "invalid UTF-8 in close reason"
+				v |= ViolCloseReason
 			}
-			if utf8.Valid(p[2:]) {
+			if utf8.Valid(p[2:]) || w.ctlCut && validUTF8Prefix(p[2:]) {
 				reason = string(p[2:])
 			}
 		}
@@ -268,12 +339,17 @@ func (w *wsDir) control(t time.Time) {
 	e.Opcode = w.h.op
 	e.Masked = w.h.masked
 	e.Fragments = 1
-	e.Length = len(p)
+	e.Length = clampInt(w.h.length)
+	e.Truncated = w.ctlCut
 	e.Payload = p
-	e.PayloadIsText = len(p) > 0 && utf8.Valid(p)
+	e.PayloadIsText = len(p) > 0 && (utf8.Valid(p) || w.ctlCut && validUTF8Prefix(p))
 	e.CloseCode = code
 	e.CloseReason = reason
+	e.Violations = v
 	c.emit(e)
+	if cap(w.ctlBig) > keepBuffer {
+		w.ctlBig = nil
+	}
 }
 
 // message reports a complete data message: inflated when compressed, its
@@ -312,16 +388,22 @@ func (w *wsDir) message(t time.Time) {
 		}
 	}
 	isText := false
-	if w.op == OpText && (!w.compressed || inflated) {
-		if utf8.Valid(payload) || (truncated && validUTF8Prefix(payload)) {
-			isText = true
-		} else {
-			problem = "invalid UTF-8 in text message"
-		}
+	validText := utf8.Valid(payload) || (truncated && validUTF8Prefix(payload))
+	switch {
+	case w.compressed && !inflated:
+	case w.op == OpText && validText:
+		isText = true
+	case w.op == OpText:
+		problem = "invalid UTF-8 in text message"
+		w.viol |= ViolInvalidUTF8
+	case w.op == OpContinuation:
+		// Of a message whose first frame was not seen, and so whose
+		// opcode is unknown: text if it reads as text.
+		isText = validText && len(payload) > 0
 	}
 	var js []byte
 	line := ""
-	if isText && !truncated && !c.d.cfg.DeferChat {
+	if isText && w.op == OpText && !truncated && !c.d.cfg.DeferChat {
 		js, line = c.d.chat.message(&c.chat, payload, w.fromClient)
 	}
 	if problem != "" {
@@ -329,7 +411,7 @@ func (w *wsDir) message(t time.Time) {
 	}
 	e := c.newEvent(KindMessage, w.fromClient, t)
 	e.Opcode = w.op
-	e.Masked = w.fromClient // every frame of it was checked to be
+	e.Masked = w.masked
 	e.Compressed = w.compressed
 	e.Truncated = truncated
 	e.Fragments = w.frags
@@ -338,6 +420,7 @@ func (w *wsDir) message(t time.Time) {
 	e.PayloadIsText = isText
 	e.Chat = js
 	e.ChatLine = line
+	e.Violations = w.viol
 	c.emit(e)
 	w.endMessage()
 }
@@ -382,7 +465,7 @@ func (w *wsDir) gap(t time.Time) {
 func (w *wsDir) reset() {
 	w.hlen = 0
 	w.left = 0
-	w.skip, w.orphans = false, false
+	w.skip, w.orphans, w.suspect = false, false, false
 	w.inMsg = false
 	w.buf = w.buf[:0]
 }
@@ -396,14 +479,17 @@ func (w *wsDir) end(t time.Time) {
 	w.state = stDead
 }
 
-// violation reports a protocol violation and stops decoding the direction,
-// as Wireshark stops at a malformed frame: its framing is not to be
-// trusted any more. The other direction goes on.
-func (w *wsDir) violation(t time.Time, msg string) {
+// lose reports that the direction's framing is lost: what follows is not
+// known to start at a frame, so decoding waits for a Data call that does,
+// as after a gap. The other direction goes on.
+func (w *wsDir) lose(t time.Time, msg string) {
 	w.c.emitError(w.fromClient, t, msg)
 	w.reset()
-	w.state = stDead
-	w.release()
+	w.state = stResync
+	w.windowLost = true
+	if w.inf != nil {
+		w.inf.loseWindow()
+	}
 }
 
 // release gives back the buffers and the inflater.

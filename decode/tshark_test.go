@@ -14,8 +14,11 @@ import (
 // with tshark's (Wireshark's WebSocket dissector unmasks, reassembles and
 // inflates too): per connection and direction, the same texts in the same
 // order. It runs when tshark is installed, and not with -short. Known
-// difference: tshark 4.0 does not inflate a compressed message split over
-// fragments or segments (it shows the deflate bytes as text).
+// differences: tshark 4.0 does not inflate a compressed message split over
+// fragments or segments (it shows the deflate bytes as text); it shows
+// each invalid UTF-8 byte as U+FFFD where chatsniff keeps the bytes; and
+// where a direction's framing is lost it stops, where chatsniff resumes
+// at a later segment, so that its texts are tshark's and more.
 func TestTsharkAgrees(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
@@ -55,21 +58,31 @@ func TestTsharkAgrees(t *testing.T) {
 			}
 			events, _ := decodeCapture(t, path, Config{})
 			got := map[string][]string{}
+			lost := map[string]bool{} // directions whose framing was lost
 			for _, e := range events {
-				if e.Kind != KindMessage || e.Opcode != OpText {
-					continue
-				}
 				key := fmt.Sprintf("%d server", e.Client.Port())
 				if e.FromClient {
 					key = fmt.Sprintf("%d client", e.Client.Port())
 				}
-				got[key] = append(got[key], string(e.Payload))
+				switch {
+				case e.Kind == KindError && (strings.HasPrefix(e.Err, "framing lost") || strings.Contains(e.Err, "most significant bit")):
+					lost[key] = true
+				case e.Kind != KindMessage || e.Opcode != OpText:
+				case e.Violations&ViolInvalidUTF8 != 0:
+					got[key] = append(got[key], string([]rune(string(e.Payload)))) // as tshark shows it
+				default:
+					got[key] = append(got[key], string(e.Payload))
+				}
 			}
 			if len(want) == 0 {
 				t.Fatal("tshark found no text")
 			}
 			for key := range want {
 				g, w := got[key], want[key]
+				if lost[key] && len(g) > len(w) {
+					t.Logf("%s: framing lost; tshark stops after %d texts, chatsniff resumes for %d more (known difference)", key, len(w), len(g)-len(w))
+					g = g[:len(w)]
+				}
 				if len(g) != len(w) {
 					t.Errorf("%s: %d texts, tshark has %d:\n got %q\nwant %q", key, len(g), len(w), g, w)
 					continue
