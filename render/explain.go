@@ -264,6 +264,12 @@ func (x *Explain) notes(p *Packet, c *explainConn, events []decode.Event) (notes
 				c.closing = true
 				group = "Closing " + label
 			}
+		case decode.KindRejected:
+			n := "WebSocket handshake refused: the server answers " + strconv.Itoa(e.Status)
+			if e.StatusText != "" {
+				n += " " + string(appendEscaped(nil, e.StatusText))
+			}
+			notes = append(notes, n+" instead of 101; the connection stays HTTP")
 		case decode.KindGap:
 			n := "bytes missing from the capture"
 			if e.Bytes >= 0 {
@@ -374,6 +380,11 @@ func messageNote(e *decode.Event) (note, group string) {
 		if e.FromClient {
 			group = string(appendEscaped(nil, line))
 		}
+	}
+	if e.Violations != 0 {
+		b = append(b, " (breaks RFC 6455: "...)
+		b = appendViolations(b, e.Violations)
+		b = append(b, ')')
 	}
 	return string(b), group
 }

@@ -127,6 +127,22 @@ func appendNDJSON(b []byte, e *decode.Event, f *ndjsonFormatter) []byte {
 			b = append(b, `,"chat":`...)
 			b = append(b, e.Chat...)
 		}
+		if e.Violations != 0 {
+			b = append(b, `,"violations":[`...)
+			for i, name := range e.Violations.Names() {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendJSONString(b, name)
+			}
+			b = append(b, ']')
+		}
+	case decode.KindRejected:
+		b = appendField(b, "path", e.Path)
+		b = appendField(b, "origin", e.Origin)
+		b = append(b, `,"status":`...)
+		b = strconv.AppendInt(b, int64(e.Status), 10)
+		b = appendField(b, "status_text", e.StatusText)
 	case decode.KindGap:
 		if e.Bytes >= 0 {
 			b = append(b, `,"bytes":`...)

@@ -86,6 +86,9 @@ func TestNDJSONIsValidJSON(t *testing.T) {
 		{Kind: decode.KindGap, Bytes: -1},
 		{Kind: decode.KindError, Err: `reserved opcode 0x3 "quoted"`},
 		{Kind: decode.KindClose},
+		{Kind: decode.KindMessage, FromClient: true, Opcode: decode.OpContinuation, Fragments: 1, Length: 1, Payload: []byte("x"),
+			Violations: decode.ViolUnmaskedClient | decode.ViolOrphanContinuation},
+		{Kind: decode.KindRejected, Path: "/chat\"", Origin: "o", Status: 403, StatusText: "Forbidden \x1b"},
 	}
 	for i := range events {
 		e := &events[i]
@@ -113,6 +116,13 @@ func TestNDJSONIsValidJSON(t *testing.T) {
 					t.Errorf("chat is not an object: %s", line)
 				}
 			}
+			if v, _ := m["violations"].([]any); len(v) != len(e.Violations.Names()) {
+				t.Errorf("violations %v, want %q: %s", m["violations"], e.Violations.Names(), line)
+			}
+		case decode.KindRejected:
+			if m["status"] != float64(e.Status) || m["status_text"] != e.StatusText || m["path"] != e.Path {
+				t.Errorf("rejected fields: %s", line)
+			}
 		case decode.KindGap:
 			if _, ok := m["bytes"]; ok != (e.Bytes >= 0) {
 				t.Errorf("bytes present=%v for %d: %s", ok, e.Bytes, line)
@@ -128,6 +138,42 @@ func TestNDJSONMessageFields(t *testing.T) {
 	want := `{"event":"message","time":"2014-08-12T17:50:30.652680000Z","client":"127.0.0.1:60653","server":"[::1]:7272","from":"client","opcode":"text","masked":true,"compressed":true,"midstream":false,"truncated":false,"fragments":3,"length":2,"text":"hi"}` + "\n"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestNDJSONViolations(t *testing.T) {
+	e := decode.Event{Kind: decode.KindMessage, Time: ts, Client: cli, Server: srv, FromClient: true, Opcode: decode.OpBinary,
+		Fragments: 1, Length: 1, Payload: []byte{1}, Violations: decode.ViolUnmaskedClient | decode.ViolRSV2}
+	got := string(AppendNDJSON(nil, &e))
+	want := `{"event":"message","time":"2014-08-12T17:50:30.652680000Z","client":"127.0.0.1:60653","server":"[::1]:7272","from":"client","opcode":"binary","masked":false,"compressed":false,"midstream":false,"truncated":false,"fragments":1,"length":1,"data":"AQ==","violations":["unmasked client frame","RSV2 set"]}` + "\n"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+// TestTextOddEvents: a rejected upgrade, a reserved opcode and a
+// continuation with no message are named, and violations are flagged.
+func TestTextOddEvents(t *testing.T) {
+	sc := NewScheme(false)
+	clock := ts.Local().Format("15:04:05.000000")
+	tests := []struct {
+		e    decode.Event
+		want string
+	}{
+		{decode.Event{Kind: decode.KindRejected, Path: "/ws", Origin: "http://h", Status: 403, StatusText: "Forbidden\x1b"},
+			` #1 127.0.0.1:60653 → [::1]:7272 WebSocket GET /ws origin http://h rejected: HTTP 403 Forbidden\x1b`},
+		{decode.Event{Kind: decode.KindMessage, Opcode: 3, Fragments: 1, Length: 2, Payload: []byte("op"), PayloadIsText: true, Violations: decode.ViolReservedOpcode},
+			` #1 server → client  reserved-0x3 op [violation: reserved opcode]`},
+		{decode.Event{Kind: decode.KindMessage, FromClient: true, Opcode: decode.OpContinuation, Fragments: 2, Length: 1, Payload: []byte{0xff},
+			Violations: decode.ViolOrphanContinuation | decode.ViolUnmaskedClient},
+			` #1 client → server  continuation ff [2 fragments] [violation: unmasked client frame, continuation without a message]`},
+	}
+	for _, tt := range tests {
+		e := tt.e
+		e.Time, e.ConnID, e.Client, e.Server = ts.Local(), 1, cli, srv
+		if got := string(AppendText(nil, &e, TextOptions{Scheme: sc})); got != clock+tt.want+"\n" {
+			t.Errorf("got  %q\nwant %q", got, clock+tt.want+"\n")
+		}
 	}
 }
 

@@ -103,6 +103,8 @@ func appendText(b []byte, e *decode.Event, o TextOptions, mem *textMemory) []byt
 	switch e.Kind {
 	case decode.KindOpen:
 		return appendOpen(b, e, sc)
+	case decode.KindRejected:
+		return appendRejected(b, e, sc)
 	case decode.KindClose:
 		b = append(b, sc.Dim.on...)
 		b = append(b, "connection closed"...)
@@ -185,6 +187,28 @@ func appendOpen(b []byte, e *decode.Event, sc *Scheme) []byte {
 	return append(b, '\n')
 }
 
+// appendRejected shows an upgrade request the server refused.
+func appendRejected(b []byte, e *decode.Event, sc *Scheme) []byte {
+	b = append(b, e.Client.String()...)
+	b = append(b, " → "...)
+	b = append(b, e.Server.String()...)
+	b = append(b, " WebSocket GET "...)
+	b = appendEscaped(b, e.Path)
+	if e.Origin != "" {
+		b = append(b, " origin "...)
+		b = appendEscaped(b, e.Origin)
+	}
+	b = append(b, sc.Error.on...)
+	b = append(b, " rejected: HTTP "...)
+	b = strconv.AppendInt(b, int64(e.Status), 10)
+	if e.StatusText != "" {
+		b = append(b, ' ')
+		b = appendEscaped(b, e.StatusText)
+	}
+	b = append(b, sc.Error.off...)
+	return append(b, '\n')
+}
+
 func appendMessage(b []byte, e *decode.Event, o TextOptions, lines, chats *recalled) []byte {
 	sc := o.Scheme
 	switch {
@@ -221,10 +245,25 @@ func appendMessage(b []byte, e *decode.Event, o TextOptions, lines, chats *recal
 		}
 	case len(e.Chat) > 0:
 		b = append(b, "JSON"...)
+	case e.Opcode.IsReserved() || e.Opcode == decode.OpContinuation:
+		// A frame no RFC defines, or the fragments of a message whose
+		// first frame (and so its opcode) was not seen.
+		b = append(b, e.Opcode.String()...)
+		if len(e.Payload) > 0 {
+			b = append(b, ' ')
+			b = appendPayloadSummary(b, e, sc)
+		}
 	default:
 		b = appendPayloadSummary(b, e, sc)
 	}
 	b = appendFlags(b, e, sc)
+	if e.Violations != 0 {
+		b = append(b, sc.Error.on...)
+		b = append(b, " [violation: "...)
+		b = appendViolations(b, e.Violations)
+		b = append(b, ']')
+		b = append(b, sc.Error.off...)
+	}
 	if len(e.Chat) > 0 {
 		prefix, indent := "    ", "  "
 		if o.Compact {
@@ -305,6 +344,17 @@ func appendFlags(b []byte, e *decode.Event, sc *Scheme) []byte {
 		return b[:start]
 	}
 	return append(b, sc.Dim.off...)
+}
+
+// appendViolations writes the names of v separated by commas.
+func appendViolations(b []byte, v decode.Violations) []byte {
+	for i, name := range v.Names() {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, name...)
+	}
+	return b
 }
 
 // closeCodeName names the status codes of RFC 6455 section 7.4.1.
