@@ -26,6 +26,7 @@ type ndEvent struct {
 	From        string    `json:"from"`
 	Opcode      string    `json:"opcode"`
 	Midstream   bool      `json:"midstream"`
+	Masked      bool      `json:"masked"`
 	Compressed  bool      `json:"compressed"`
 	Truncated   bool      `json:"truncated"`
 	Fragments   int       `json:"fragments"`
@@ -36,6 +37,7 @@ type ndEvent struct {
 	CloseReason string    `json:"close_reason"`
 	Bytes       *int      `json:"bytes"`
 	Error       string    `json:"error"`
+	Violations  []string  `json:"violations"`
 }
 
 // payload is the message's bytes, whether NDJSON wrote them as text or data.

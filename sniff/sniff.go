@@ -53,6 +53,10 @@ type Summary struct {
 	Messages    [2]uint64 // by direction: client → server, server → client
 	Gaps        uint64
 	Errors      uint64
+	// ErrorsHidden are errors past a connection's cap on the errors it
+	// reports: counted, not shown.
+	ErrorsHidden uint64
+	Rejected     uint64 // upgrade requests the server refused
 	// Cut counts TCP packets the capture kept only the start of (its snap
 	// length): their lost bytes show up as gaps, or as connections that
 	// could not be followed at all when their handshake was cut.
@@ -66,6 +70,12 @@ type Summary struct {
 func (s Summary) String() string {
 	line := fmt.Sprintf("%d packets, %d TCP connections (%d WebSocket), messages: %d client → server, %d server → client, %d gaps, %d errors",
 		s.Packets, s.Connections, s.WebSockets, s.Messages[0], s.Messages[1], s.Gaps, s.Errors)
+	if s.ErrorsHidden > 0 {
+		line += fmt.Sprintf(" (and %d more not shown, past %d a connection)", s.ErrorsHidden, decode.MaxConnErrors)
+	}
+	if s.Rejected > 0 {
+		line += fmt.Sprintf(", %d upgrades rejected", s.Rejected)
+	}
 	if s.Dropped > 0 || s.Live {
 		line += fmt.Sprintf(", %d packets dropped by the kernel", s.Dropped)
 	}
@@ -168,6 +178,8 @@ func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Sum
 	r.summary.Messages = st.Messages
 	r.summary.Gaps = st.Gaps
 	r.summary.Errors = st.Errors
+	r.summary.ErrorsHidden = st.ErrorsHidden
+	r.summary.Rejected = st.Rejected
 	r.summary.Dropped = src.Stats().Dropped
 	r.summary.Live = opts.Live
 	return r.summary, srcErr

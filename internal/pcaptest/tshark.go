@@ -104,13 +104,18 @@ type tsharkFrame struct {
 }
 
 type tsharkPayload struct {
-	Text  *string `json:"websocket.payload.text"`
-	Ping  string  `json:"websocket.payload.ping"`
-	Pong  string  `json:"websocket.payload.pong"`
-	Close struct {
-		Code   string `json:"websocket.payload.close.status_code"`
-		Reason string `json:"websocket.payload.close.reason"`
-	} `json:"websocket.payload.close"`
+	Text *string `json:"websocket.payload.text"`
+	Ping string  `json:"websocket.payload.ping"`
+	Pong string  `json:"websocket.payload.pong"`
+	// Close is an object with the code and reason, or a plain string
+	// when the payload is too short to hold a code (1 byte).
+	Close json.RawMessage `json:"websocket.payload.close"`
+}
+
+// tsharkClose is the close payload tshark could read a code from.
+type tsharkClose struct {
+	Code   string `json:"websocket.payload.close.status_code"`
+	Reason string `json:"websocket.payload.close.reason"`
 }
 
 // parseTshark turns tshark's JSON into messages.
@@ -256,13 +261,19 @@ func (m *Message) setControl(op int, pl tsharkPayload) error {
 	var err error
 	switch op {
 	case 0x8:
-		if pl.Close.Code != "" {
-			m.CloseCode, err = strconv.Atoi(pl.Close.Code)
-			if err != nil {
-				return fmt.Errorf("close code %q: %w", pl.Close.Code, err)
+		var c tsharkClose
+		if len(pl.Close) > 0 && pl.Close[0] == '{' {
+			if err := json.Unmarshal(pl.Close, &c); err != nil {
+				return fmt.Errorf("close payload: %w", err)
 			}
 		}
-		m.Text = pl.Close.Reason
+		if c.Code != "" {
+			m.CloseCode, err = strconv.Atoi(c.Code)
+			if err != nil {
+				return fmt.Errorf("close code %q: %w", c.Code, err)
+			}
+		}
+		m.Text = c.Reason
 	case 0x9, 0xA:
 		h := pl.Ping
 		if op == 0xA {
