@@ -1,8 +1,13 @@
 package decode
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/chatsniff/chatsniff/reassembly"
 )
@@ -157,4 +162,117 @@ func FuzzInflate(f *testing.F) {
 		c.Data(reassembly.ServerToClient, compressedFrame(OpText, a, false), testT0)
 		c.End(reassembly.EndFIN, testT0)
 	})
+}
+
+// FuzzFramesLikeReference checks the incremental frame parser against a
+// reference that parses one side's bytes whole, frame after frame: on a
+// stream that breaks no rule (any stream the decoder accepted before it
+// learnt to decode through violations), the decoder must report no error
+// and the reference's messages exactly, however the bytes are split; and
+// a direction the decoder reports no error for must be one the reference
+// accepts, with the same messages.
+func FuzzFramesLikeReference(f *testing.F) {
+	f.Add(splitStream(true), splitStream(false), uint8(7))
+	f.Add(cf(OpText, `{"type":"login","name":"x"}`), sf(OpText, `{"type":"user_list","user_list":[]}`), uint8(200))
+	f.Add(cat(fragments(OpText, []byte("abcdef"), 3, true, 0)...), cat(sf(OpPing, "p"), sf(OpBinary, strings.Repeat("b", 5000))), uint8(1))
+	f.Add(cat(cf(OpText, "é"), cf(OpClose, "\x03\xe8bye")), sf(OpText, strings.Repeat("é", 3000)), uint8(3))
+	f.Fuzz(func(t *testing.T, cb, sb []byte, chunk uint8) {
+		rec := &recorder{tb: t, max: fuzzCap, keepFull: true}
+		d := NewDecoder(Config{MaxMessage: fuzzCap}, rec)
+		c := d.NewConn(reassembly.ConnInfo{ID: 1, Client: testClient, Server: testServer, SawSYN: true, Time: testT0})
+		c.Data(reassembly.ClientToServer, []byte(upgradeReq("/")), testT0)
+		c.Data(reassembly.ServerToClient, []byte(upgradeResp()), testT0)
+		feedChunks(c, cb, sb, int(chunk), false)
+		got := map[bool][]string{}
+		errs := map[bool][]string{}
+		for i := range rec.events {
+			e := &rec.events[i]
+			switch e.Kind {
+			case KindMessage:
+				got[e.FromClient] = append(got[e.FromClient], refKey(e.Opcode, e.Masked, e.Payload, e.Fragments, e.Length, e.Truncated))
+			case KindError:
+				errs[e.FromClient] = append(errs[e.FromClient], e.Err)
+			}
+		}
+		// Past the cap on a connection's errors, which side an error
+		// was from is not known.
+		hidden := d.Stats().ErrorsHidden > 0
+		for _, fromClient := range []bool{true, false} {
+			b := sb
+			if fromClient {
+				b = cb
+			}
+			want, ok := refDecode(b, fromClient, fuzzCap)
+			switch {
+			case hidden && !ok:
+			case ok && len(errs[fromClient]) > 0:
+				t.Fatalf("client=%v: errors %q on a stream that breaks no rule", fromClient, errs[fromClient])
+			case !ok && len(errs[fromClient]) == 0:
+				t.Fatalf("client=%v: no error on a stream the reference rejects; messages %q", fromClient, got[fromClient])
+			case ok && strings.Join(got[fromClient], "\n") != strings.Join(want, "\n"):
+				t.Fatalf("client=%v:\n got %q\nwant %q", fromClient, got[fromClient], want)
+			}
+		}
+	})
+}
+
+// refKey is what FuzzFramesLikeReference compares of a message.
+func refKey(op Opcode, masked bool, payload []byte, frags, length int, truncated bool) string {
+	return fmt.Sprintf("%s masked=%v %q frags=%d len=%d truncated=%v", op, masked, payload, frags, length, truncated)
+}
+
+// refDecode parses b, all one side sent after a handshake without
+// extensions, in one pass over the whole of it. ok is false when b breaks
+// a rule of RFC 6455 or ends inside a frame or a fragmented message: the
+// decoder reports an error then.
+func refDecode(b []byte, fromClient bool, limit int) (msgs []string, ok bool) {
+	var msg []byte
+	var op Opcode
+	frags, inMsg, closed := 0, false, false
+	for len(b) > 0 {
+		if len(b) < 2 || len(b) < headerSize(b[0], b[1]) {
+			return nil, false
+		}
+		h := parseHeader(b)
+		if closed || h.length>>63 != 0 || h.violations(fromClient, false, inMsg) != 0 {
+			return nil, false
+		}
+		b = b[h.size:]
+		if uint64(len(b)) < h.length {
+			return nil, false
+		}
+		p := bytes.Clone(b[:h.length])
+		b = b[h.length:]
+		if h.masked {
+			maskRef(h.key, 0, p)
+		}
+		if h.op.IsControl() {
+			if h.op == OpClose {
+				closed = true
+				if len(p) == 1 || len(p) >= 2 && (!validCloseCode(int(binary.BigEndian.Uint16(p))) || !utf8.Valid(p[2:])) {
+					return nil, false
+				}
+			}
+			msgs = append(msgs, refKey(h.op, h.masked, p, 1, len(p), false))
+			continue
+		}
+		if h.op != OpContinuation {
+			op, msg, frags, inMsg = h.op, nil, 0, true
+		}
+		frags++
+		msg = append(msg, p...)
+		if !h.fin {
+			continue
+		}
+		kept, truncated := msg, len(msg) > limit
+		if truncated {
+			kept = msg[:limit]
+		}
+		if op == OpText && !utf8.Valid(kept) && !(truncated && validUTF8Prefix(kept)) {
+			return nil, false
+		}
+		msgs = append(msgs, refKey(op, h.masked, kept, frags, len(msg), truncated))
+		inMsg = false
+	}
+	return msgs, !inMsg
 }

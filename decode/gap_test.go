@@ -166,6 +166,15 @@ func TestMidstreamAfterLostResponse(t *testing.T) {
 	h.client(cf(OpText, "client"))
 	equalLines(t, h.rec.lines, []string{"open  accept=bad [midstream]", `server text "after the lost 101" [midstream]`, `client text "client" [midstream]`})
 
+	// Without Midstream, the lost 101 is an error that says how to decode
+	// what follows, and the connection is left.
+	h = newHarness(t, Config{})
+	h.client([]byte(upgradeReq("/")))
+	h.gap(reassembly.ServerToClient, 129)
+	h.server(sf(OpText, "after the lost 101"))
+	h.client(cf(OpText, "client"))
+	equalLines(t, h.rec.lines, []string{"error server: the answer to the upgrade request was lost in a gap; -p with this port decodes the frames that follow"})
+
 	// A client gap while the 101 is awaited: reported after the open, and
 	// the client's frames are decoded from the next frame start.
 	for _, mid := range []bool{false, true} {
