@@ -9,13 +9,16 @@
 //
 //   - http.go, conn.go: HTTP heads until a GET with Upgrade: websocket and its
 //     101 answer (keep-alive requests before it are passed over, bodies
-//     skipped unread). The side that sends the request is the client. A
+//     skipped unread; an upgrade answered otherwise is a rejected event). The side that sends the request is the client. A
 //     connection that never upgrades emits nothing.
 //   - frame.go, stream.go: frames, parsed as bytes arrive (a split header
 //     waits, at most 14 bytes; payload goes straight into the message
 //     buffer, unmasked), fragments joined, control frames reported between
-//     them. A protocol violation is reported once and stops that direction,
-//     as Wireshark stops at a malformed frame.
+//     them. A protocol violation is an error event and a flag on its
+//     message (Event.Violations), and decoding goes on wherever the frame's
+//     header still says where it ends, as Wireshark and Zeek decode on;
+//     only a header that cannot be right loses the framing, and the
+//     direction then resumes as after a gap.
 //   - inflate.go: permessage-deflate, one window per direction.
 //   - chat.go: text messages that are JSON objects, read as workerman-chat
 //     messages with names learned per server.
