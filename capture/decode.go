@@ -182,6 +182,20 @@ func (d *Decoder) Decode(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 	return nil, false, nil
 }
 
+// decodable reports whether Decode reads packets of link type link: the
+// cases of its switch. A file source skips the packets of a pcapng interface
+// of any other type (file.go).
+func decodable(link layers.LinkType) bool {
+	switch link {
+	case layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2,
+		layers.LinkTypeNull, layers.LinkTypeLoop,
+		layers.LinkTypeRaw, linkTypeRawOpenBSD, linkTypeRawBSDOS,
+		layers.LinkTypeIPv4, layers.LinkTypeIPv6:
+		return true
+	}
+	return false
+}
+
 // etherType decodes the payload of an Ethernet-style header, skipping VLAN
 // tags and PPPoE sessions.
 func (d *Decoder) etherType(et uint16, data []byte, ci gopacket.CaptureInfo) outcome {

@@ -8,6 +8,9 @@
 //   - file.go: OpenFile and NewReader, a Source over pcap (µs or ns, either
 //     byte order) and pcapng (each packet with its interface's link type),
 //     gzip detected by its magic, never seeking, so "-" reads stdin.
+//   - pcapng.go: a pcapng interface of a link type the Decoder cannot read
+//     has its packets skipped and is warned about once (Warner); a file
+//     with no other interface is an error.
 //   - decode.go, defrag.go: Decoder, link layers (Ethernet with VLAN tags
 //     and PPPoE, Linux SLL and SLL2, BSD loopback, raw IP) and IPv4/IPv6 down
 //     to a gopacket layers.TCP, with IP fragments rebuilt within bounds.

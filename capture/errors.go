@@ -13,7 +13,9 @@ var (
 	// every whole packet before it.
 	ErrTruncated = errors.New("cut off")
 	// ErrLinkType: a packet's link type is one the Decoder cannot read, or a
-	// Writer cannot store in its file.
+	// Writer cannot store in its file. A file source returns it for a file
+	// of no other link type, and warns with it (Warner) for a pcapng
+	// interface whose packets it skips.
 	ErrLinkType = errors.New("unsupported link type")
 	// ErrTimeout: a live source saw no packet within LiveOptions.Timeout.
 	// It is not a failure: call Next again (after checking for shutdown or

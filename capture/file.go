@@ -77,6 +77,10 @@ type fileSource struct {
 	link   layers.LinkType // pcap only: one link type per file
 	n      uint64          // packets returned
 	done   bool            // an error or EOF was returned: the next call returns io.EOF
+	// linkErr (pcap only) is returned by the first Next when the Decoder
+	// cannot read the file's link type, whether or not a packet follows.
+	linkErr error
+	ifaces  ngInterfaces // pcapng only: skips the interfaces the Decoder cannot read
 
 	// pcap only: pcapgo reads the file header, and the records are then
 	// read in place from br (nextPcap).
@@ -123,6 +127,7 @@ func newFileSource(r io.Reader, name string) (*fileSource, error) {
 	}
 
 	s := &fileSource{name: name}
+	s.ifaces.name = name
 	switch m := binary.BigEndian.Uint32(magic); m {
 	case magicPcapMicro, magicPcapMicroSwapped, magicPcapNano, magicPcapNanoSwapped:
 		pr, err := pcapgo.NewReader(br)
@@ -146,11 +151,15 @@ func newFileSource(r io.Reader, name string) (*fileSource, error) {
 		}
 		s.snaplen = pr.Snaplen()
 		s.maxCap = max(int(s.snaplen), maxEagerRecord)
+		if !decodable(s.link) {
+			s.linkErr = fmt.Errorf("%s: %w %s", name, ErrLinkType, describeLinkType(s.link))
+		}
 	case magicPcapng:
 		// WantMixedLinkType keeps packets of every interface: without it
 		// pcapgo silently drops those whose link type differs from the
-		// first interface's.
-		nr, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		// first interface's. The interfaces' link types are followed
+		// section by section (pcapng.go).
+		nr, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SectionEndCallback: s.ifaces.sectionEnd})
 		if err != nil {
 			return nil, headerError(name, "pcapng section header", err)
 		}
@@ -178,24 +187,33 @@ func (s *fileSource) Next() (data []byte, ci gopacket.CaptureInfo, link layers.L
 		return nil, ci, 0, io.EOF
 	}
 	if s.pcap != nil {
+		if s.linkErr != nil {
+			s.done = true
+			return nil, ci, 0, s.linkErr
+		}
 		data, ci, err = s.nextPcap()
 		link = s.link
 	} else {
-		data, ci, err = s.ng.ZeroCopyReadPacketData()
-		if err == nil {
-			// Each packet's link type is its interface's; the index was
-			// checked by the reader.
-			intf, ierr := s.ng.Interface(ci.InterfaceIndex)
-			if ierr != nil {
-				err = ierr
-			} else {
-				link = intf.LinkType
+		// Each packet's link type is its interface's; those of the
+		// interfaces the Decoder cannot read are skipped.
+		for {
+			data, ci, err = s.ng.ZeroCopyReadPacketData()
+			if err != nil {
+				break
+			}
+			var keep bool
+			if link, keep, err = s.ifaces.packetLink(s.ng, ci.InterfaceIndex); keep || err != nil {
+				break
 			}
 		}
 	}
 	if err != nil {
 		s.done = true
-		return nil, ci, 0, s.wrap(err, ci)
+		err = s.wrap(err, ci)
+		if err == io.EOF && s.ng != nil {
+			err = s.ifaces.end(s.ng)
+		}
+		return nil, ci, 0, err
 	}
 	s.n++
 	return data, ci, link, nil
@@ -250,14 +268,19 @@ func (s *fileSource) wrap(err error, ci gopacket.CaptureInfo) error {
 	if err == io.EOF && ci.CaptureLength == 0 {
 		return io.EOF
 	}
+	// Packets are numbered as in the file, skipped ones included.
+	num := s.n + s.ifaces.skipped + 1
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%s: %w in the middle of packet %d", s.name, ErrTruncated, s.n+1)
+		return fmt.Errorf("%s: %w in the middle of packet %d", s.name, ErrTruncated, num)
 	}
-	return fmt.Errorf("%s: packet %d: %w", s.name, s.n+1, err)
+	return fmt.Errorf("%s: packet %d: %w", s.name, num, err)
 }
 
-// Stats reports the packets returned so far.
-func (s *fileSource) Stats() Stats { return Stats{Packets: s.n} }
+// Stats reports the packets returned and skipped so far.
+func (s *fileSource) Stats() Stats { return Stats{Packets: s.n, Skipped: s.ifaces.skipped} }
+
+// SetWarn has warn called with each warning (Warner).
+func (s *fileSource) SetWarn(warn func(error)) { s.ifaces.warn = warn }
 
 // Close closes the file opened by OpenFile; readers given to NewReader are
 // left open.

@@ -9,8 +9,11 @@ import (
 type Source interface {
 	// Next returns the next packet. data is only valid until the next call.
 	// At the end it returns io.EOF; a file cut off mid-record returns an
-	// error wrapping ErrTruncated after its last whole packet. After any
-	// error other than ErrTimeout, later calls return io.EOF.
+	// error wrapping ErrTruncated after its last whole packet. A file the
+	// Decoder can read nothing of returns an error wrapping ErrLinkType,
+	// packets or not: a pcap of such a link type at the first call, a
+	// pcapng whose every interface has one at its end. After any error
+	// other than ErrTimeout, later calls return io.EOF.
 	//
 	// A live source returns ErrTimeout when no packet came within its
 	// timeout (LiveOptions.Timeout, 50 ms by default): not a failure, but a
@@ -24,8 +27,24 @@ type Source interface {
 	Close() error
 }
 
+// Warner is a Source that goes on past a problem and can say so. The
+// sources of OpenFile and NewReader are Warners: they skip the packets of a
+// pcapng interface whose link type the Decoder cannot read, and warn once
+// per such interface.
+type Warner interface {
+	// SetWarn has warn called with each warning: an error of one line that
+	// names the file first, as this package's errors do, and wraps a
+	// sentinel (ErrLinkType). warn is called by Next, on its goroutine. Set
+	// it before the first Next; without it, warnings are dropped.
+	SetWarn(warn func(error))
+}
+
 // Stats counts what a Source has seen.
 type Stats struct {
 	Packets uint64 // packets returned by Next
 	Dropped uint64 // packets the kernel dropped (live capture only)
+	// Skipped counts packets Next did not return because the Decoder cannot
+	// read their link type: those of a pcapng interface that was warned
+	// about (files only).
+	Skipped uint64
 }
