@@ -31,7 +31,9 @@ func fileSeeds(f *testing.F) [][]byte {
 		seeds = append(seeds,
 			pcapFile(order, false, 65535, layers.LinkTypeEthernet, pkts[:1]),
 			pcapFile(order, true, 0, layers.LinkTypeLinuxSLL2, pkts[1:2]),
-			pcapngFile(order, []layers.LinkType{1, 276}, pkts))
+			pcapngFile(order, []layers.LinkType{1, 276}, pkts),
+			pcapngFile(order, []layers.LinkType{1, 147}, pkts), // packets of interface 1 skipped
+			pcapngFile(order, []layers.LinkType{147}, pkts[:1]))
 	}
 	for _, s := range seeds[:] {
 		seeds = append(seeds, gzipped(f, s), s[:len(s)/2])
