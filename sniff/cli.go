@@ -66,6 +66,12 @@ func (c *Command) Execute(ctx context.Context) error {
 		return err
 	}
 	defer src.Close()
+	if w, ok := src.(capture.Warner); ok {
+		// A pcapng interface that cannot be read, said once; its packets
+		// are skipped and counted. Called from the read-ahead goroutine
+		// for files: one write a warning.
+		w.SetWarn(func(err error) { fmt.Fprintf(c.Stderr, "chatsniff: warning: %v\n", err) })
+	}
 
 	if os.Getenv("GOGC") == "" {
 		// The heap is mostly byte buffers in flight between the stages,

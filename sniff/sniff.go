@@ -57,6 +57,9 @@ type Summary struct {
 	// reports: counted, not shown.
 	ErrorsHidden uint64
 	Rejected     uint64 // upgrade requests the server refused
+	// Skipped counts packets of pcapng interfaces whose link type cannot
+	// be read (each interface warned about once).
+	Skipped uint64
 	// Cut counts TCP packets the capture kept only the start of (its snap
 	// length): their lost bytes show up as gaps, or as connections that
 	// could not be followed at all when their handshake was cut.
@@ -78,6 +81,9 @@ func (s Summary) String() string {
 	}
 	if s.Dropped > 0 || s.Live {
 		line += fmt.Sprintf(", %d packets dropped by the kernel", s.Dropped)
+	}
+	if s.Skipped > 0 {
+		line += fmt.Sprintf(", %d packets skipped (link type not supported)", s.Skipped)
 	}
 	if s.Cut > 0 {
 		line += fmt.Sprintf(", %d packets cut short by the snap length", s.Cut)
@@ -181,6 +187,7 @@ func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Sum
 	r.summary.ErrorsHidden = st.ErrorsHidden
 	r.summary.Rejected = st.Rejected
 	r.summary.Dropped = src.Stats().Dropped
+	r.summary.Skipped = src.Stats().Skipped
 	r.summary.Live = opts.Live
 	return r.summary, srcErr
 }

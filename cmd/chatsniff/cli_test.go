@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/chatsniff/chatsniff/internal/pcaptest"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -80,7 +82,50 @@ func setupFiles(t *testing.T) map[string][]byte {
 	}
 	binary.LittleEndian.PutUint32(wifi[20:], 105)
 	files["wifi.pcap"] = wifi
+	// Its header alone: no packet to find the link type at.
+	files["wifi-empty.pcap"] = wifi[:24]
+	files["mixed.pcapng"] = mixedPcapng(t, files["room-deflate-lo.pcap"])
 	return files
+}
+
+// mixedPcapng returns a pcapng of the Ethernet packets of pcap, on its
+// interface 0, with a packet between each on interface 1, of a link type
+// chatsniff does not read (USER0).
+func mixedPcapng(t *testing.T, pcap []byte) []byte {
+	t.Helper()
+	r, err := pcapgo.NewReader(bytes.NewReader(pcap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	w, err := pcapgo.NewNgWriterInterface(&out, pcapgo.NgInterface{LinkType: layers.LinkTypeEthernet, SnapLength: 65535}, pcapgo.DefaultNgWriterOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user0, err := w.AddInterface(pcapgo.NgInterface{LinkType: 147, SnapLength: 65535})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		ci.InterfaceIndex = 0
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+		ci.InterfaceIndex = user0
+		junk := []byte("not a link layer chatsniff reads")
+		ci.CaptureLength, ci.Length = len(junk), len(junk)
+		if err := w.WritePacket(ci, junk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }
 
 // summaryLine is the closing summary sniff.Command writes to stderr.
