@@ -65,7 +65,7 @@ type wsDir struct {
 	// with a reserved opcode, a next header that breaks rules the
 	// direction has not broken before says the framing is lost.
 	seen    Violations
-	suspect bool
+	suspect bool // the last frame had a reserved opcode
 
 	// permessage-deflate
 	deflate  bool // RSV1 marks a compressed message
@@ -197,10 +197,13 @@ func (w *wsDir) startFrame(h *header, t time.Time) bool {
 	case h.op != OpContinuation || !w.inMsg:
 		// A message starts: a text or binary frame, or a continuation
 		// whose message was never begun (shown as a message of its own).
-		if w.inMsg && w.compressed && w.inf != nil {
+		if w.inMsg && w.compressed {
 			// The message it cuts short is dropped, and with it what its
 			// bytes did to the sender's window.
-			w.inf.loseWindow()
+			w.windowLost = true
+			if w.inf != nil {
+				w.inf.loseWindow()
+			}
 		}
 		w.inMsg = true
 		w.op = h.op
