@@ -141,15 +141,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		seq:     n,
 		id:      s.clientID(n),
 	}
+	h := s.hub
+	h.mu.Lock()
+	// Checked under the hub's lock, which shutdown takes after setting
+	// stopping to list the clients it closes: a client either makes that
+	// list or is turned away here, and conns never grows once shutdown
+	// waits on it.
+	if s.stopping.Load() {
+		h.mu.Unlock()
+		ws.CloseNow()
+		return
+	}
+	h.all[c] = struct{}{}
+	s.conns.Add(1)
+	h.mu.Unlock()
+	s.connected.Add(1)
 	if c.deflate {
 		s.deflates.Add(1)
 	}
-	s.conns.Add(1)
-	s.connected.Add(1)
-	h := s.hub
-	h.mu.Lock()
-	h.all[c] = struct{}{}
-	h.mu.Unlock()
 	// The client is read on a goroutine of its own, and this handler
 	// returns: net/http's goroutine for the connection then ends, and with
 	// it the request, the response and their buffers, which an idle
@@ -164,10 +173,6 @@ func (s *Server) serveClient(c *client) {
 	defer s.connected.Add(-1)
 	h := s.hub
 	c.log().Info("connected", slog.Bool("deflate", c.deflate))
-	if s.stopping.Load() {
-		// Shutdown may have taken its snapshot before this client joined.
-		c.closeGoingAway()
-	}
 	s.proto.open(c)
 
 	err := s.readLoop(c)
