@@ -252,19 +252,22 @@ func (s *Server) pingLoop(ctx context.Context) {
 }
 
 // Serve serves WebSocket clients on wsLn and, unless pageLn is nil, the
-// web page on pageLn, until ctx is cancelled; then it closes every client
-// with 1001 (going away) and returns once they are gone or
-// ShutdownTimeout has passed.
+// web page on pageLn, until ctx is cancelled; then it closes the listeners,
+// closes every client with 1001 (going away) and returns once they are gone,
+// ShutdownTimeout after ctx was cancelled at the latest (see shutdown).
 func (s *Server) Serve(ctx context.Context, wsLn, pageLn net.Listener) error {
+	var page http.Handler
+	if pageLn != nil {
+		var err error
+		if page, err = s.PageHandler(wsLn.Addr()); err != nil {
+			return err
+		}
+	}
 	wsSrv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	errc := make(chan error, 2)
 	go func() { errc <- serveErr("websocket", wsSrv.Serve(wsLn)) }()
 	var pageSrv *http.Server
 	if pageLn != nil {
-		page, err := s.PageHandler(wsLn.Addr())
-		if err != nil {
-			return err
-		}
 		pageSrv = &http.Server{Handler: page, ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- serveErr("web page", pageSrv.Serve(pageLn)) }()
 	}
