@@ -237,11 +237,32 @@ func (c *client) drop(reason string, attrs ...any) {
 	c.ws.CloseNow()
 }
 
-// closeGoingAway is the shutdown's close: 1001, with the handshake.
-func (c *client) closeGoingAway() {
+// closeGoingAway is the shutdown's close: 1001 with the closing handshake,
+// cut short at by. On its own, coder/websocket's Close gives the close
+// frame's write 5 s and the client's answer 5 s more, and a CloseNow
+// meanwhile only waits for that Close; the write itself queues behind a
+// writer blocked on a full socket for up to WriteTimeout. A client that does
+// not read, or does not answer, must not hold a shutdown that long, so at by
+// the TCP connection is closed under the handshake: the blocked write, the
+// Close and the client's reader then all end at once. It reports whether
+// the handshake was cut so.
+func (c *client) closeGoingAway(by time.Time) (cut bool) {
 	c.end()
-	if err := c.ws.Close(websocket.StatusGoingAway, "server shutting down"); err != nil && !errors.Is(err, net.ErrClosed) {
+	t := time.AfterFunc(time.Until(by), c.closeTCP)
+	err := c.ws.Close(websocket.StatusGoingAway, "server shutting down")
+	cut = !t.Stop()
+	if err != nil && !cut && !errors.Is(err, net.ErrClosed) {
 		c.debug("close", slog.Any("err", err))
+	}
+	return cut
+}
+
+// closeTCP closes the connection's socket, whatever coder/websocket is
+// doing with it: unlike CloseNow, which waits while a Close is under way,
+// this never blocks, and every read and write on the socket fails at once.
+func (c *client) closeTCP() {
+	if err := c.conn.Conn.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		c.debug("close socket", slog.Any("err", err))
 	}
 }
 

@@ -42,8 +42,12 @@ const (
 	// when the client negotiated permessage-deflate: below it the deflate
 	// block overhead eats the gain.
 	DefaultCompressMin = 64
-	// DefaultShutdownTimeout bounds the close handshakes of a shutdown.
-	DefaultShutdownTimeout = 3 * time.Second
+	// DefaultShutdownTimeout bounds a shutdown: clients have this long to
+	// take the 1001 close frame and answer it (a round trip for one that
+	// reads) before their sockets are closed under them. It stays well
+	// inside the second that chatsniff serve has to exit after SIGTERM,
+	// loaded machine and race detector included.
+	DefaultShutdownTimeout = 500 * time.Millisecond
 )
 
 // Options configure the server. The zero value of a field means its default.
@@ -74,7 +78,8 @@ type Options struct {
 	WriteTimeout time.Duration
 	// PingInterval is the room protocol's ping period; negative sends no ping.
 	PingInterval time.Duration
-	// ShutdownTimeout bounds the closing handshakes when the server stops.
+	// ShutdownTimeout bounds the closing handshakes when the server stops:
+	// at its end, connections still open are closed without one.
 	ShutdownTimeout time.Duration
 	// PprofAddr, when set, serves net/http/pprof there (profiling the
 	// server under load; keep it on loopback).

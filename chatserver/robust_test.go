@@ -226,6 +226,76 @@ func TestShutdownSends1001(t *testing.T) {
 	}
 }
 
+// TestShutdownCutsClientsThatDoNotRead: a client that never reads, its
+// writer blocked on a full socket, holds a shutdown no longer than
+// ShutdownTimeout (coder/websocket alone gives its close 5 s to be written
+// and 5 s more to be answered); a reading client still gets its 1001.
+func TestShutdownCutsClientsThatDoNotRead(t *testing.T) {
+	const grace = 300 * time.Millisecond
+	ts := startServer(t, Options{Protocol: chat.ProtocolUID, QueueMessages: 1 << 20, QueueBytes: 1 << 30, SendBuffer: 4096, ShutdownTimeout: grace})
+	fast := dial(t, ts, "fast")
+	fast.send(`{"type":"login","name":"fast"}`)
+	stalled := dialRaw(t, ts, "")
+	if err := stalled.conn.(*net.TCPConn).SetReadBuffer(4096); err != nil {
+		t.Fatal(err)
+	}
+	stalled.writeFrame(0x1, false, true, []byte(`{"type":"login","name":"stalled"}`))
+	for {
+		if m := fast.next(); strings.Contains(m, `"name":"stalled"`) {
+			break
+		}
+	}
+	// The flood is paced by what fast has read, and runs until the
+	// stalled client's socket buffers (a few KB each way) are long full.
+	const want = 1 << 20
+	pad := strings.Repeat("p", 500)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	credits := make(chan struct{}, 32)
+	for range cap(credits) {
+		credits <- struct{}{}
+	}
+	go func() {
+		for {
+			select {
+			case <-credits:
+			case <-ctx.Done():
+				return
+			}
+			if fast.c.Write(ctx, websocket.MessageText, []byte(`{"type":"say","to_uid":"all","content":"`+pad+`"}`)) != nil {
+				return
+			}
+		}
+	}()
+	for got := 0; got < want; {
+		m := fast.next()
+		got += len(m)
+		credits <- struct{}{}
+	}
+	start := time.Now()
+	stopped := make(chan error, 1)
+	go func() { stopped <- ts.stop() }()
+	for {
+		_, err := fast.read(5 * time.Second)
+		if err == nil {
+			continue
+		}
+		if got := websocket.CloseStatus(err); got != websocket.StatusGoingAway {
+			t.Errorf("fast: %v, want a 1001 close", err)
+		}
+		break
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > grace+500*time.Millisecond {
+		t.Errorf("shutdown took %v with ShutdownTimeout %v", took, grace)
+	}
+	if n := ts.Stats().Connected; n != 0 {
+		t.Errorf("%d connections left after shutdown", n)
+	}
+}
+
 // TestEarlyBytesAfterHandshake: a client may send its first frame in the
 // same packet as its handshake; those bytes, read by net/http before the
 // upgrade, must reach the WebSocket reader first.

@@ -291,23 +291,52 @@ func serveErr(what string, err error) error {
 	return fmt.Errorf("serve %s: %w", what, err)
 }
 
-// shutdown stops the listeners and closes every client with 1001.
-func (s *Server) shutdown(servers ...*http.Server) {
+// shutdownAfterCut bounds the wait for the clients' goroutines once their
+// sockets are closed at the shutdown's deadline. They end within
+// microseconds of it; should one not, Serve returns without it rather than
+// hold up the process's exit.
+const shutdownAfterCut = 200 * time.Millisecond
+
+// shutdown stops the listeners and closes every client with 1001, all
+// within ShutdownTimeout: clients that read and answer are gone in a round
+// trip; the sockets of those that do not (a client that floods without
+// reading, one that never answers the close) are closed at the deadline.
+// Nothing here waits on a client's socket without that bound.
+func (s *Server) shutdown(wsSrv, pageSrv *http.Server) {
+	by := time.Now().Add(s.opts.ShutdownTimeout)
 	s.stopping.Store(true)
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
-	defer cancel()
-	for _, srv := range servers {
-		if srv != nil {
-			// Hijacked connections are not the http.Server's any more:
-			// this closes the listeners and idle page connections.
-			srv.Shutdown(ctx)
-		}
+	// The WebSocket server's handlers return as soon as they upgrade, so
+	// all it still holds are handshakes in progress, and Shutdown would wait
+	// on those (a new connection counts as busy for 5 s): Close ends the
+	// listener and them at once.
+	if err := wsSrv.Close(); err != nil {
+		s.log.Debug("websocket listener", slog.Any("err", err))
+	}
+	var wg sync.WaitGroup
+	if pageSrv != nil {
+		// The page's requests may finish, until the deadline.
+		wg.Go(func() {
+			ctx, cancel := context.WithDeadline(context.Background(), by)
+			defer cancel()
+			if err := pageSrv.Shutdown(ctx); err != nil {
+				pageSrv.Close()
+			}
+		})
 	}
 	clients := s.hub.everyone()
 	s.log.Info("shutting down", slog.Int("clients", len(clients)))
-	var wg sync.WaitGroup
+	// Every queue is closed first, so that the logouts of the first clients
+	// to go are not written to the others ahead of their close frames.
 	for _, c := range clients {
-		wg.Go(c.closeGoingAway)
+		c.end()
+	}
+	var cut atomic.Int64
+	for _, c := range clients {
+		wg.Go(func() {
+			if c.closeGoingAway(by) {
+				cut.Add(1)
+			}
+		})
 	}
 	done := make(chan struct{})
 	go func() {
@@ -315,12 +344,14 @@ func (s *Server) shutdown(servers ...*http.Server) {
 		s.conns.Wait()
 		close(done)
 	}()
+	t := time.NewTimer(time.Until(by) + shutdownAfterCut)
+	defer t.Stop()
 	select {
 	case <-done:
-	case <-ctx.Done():
-		for _, c := range s.hub.everyone() {
-			c.ws.CloseNow()
+		if n := cut.Load(); n > 0 {
+			s.log.Info("shutdown: closed without the closing handshake", slog.Int64("clients", n))
 		}
-		s.log.Warn("shutdown timed out; connections closed without handshake")
+	case <-t.C:
+		s.log.Warn("shutdown: connections still open after their sockets were closed", slog.Int64("connections", s.connected.Load()))
 	}
 }
