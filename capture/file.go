@@ -80,7 +80,8 @@ type fileSource struct {
 	// linkErr (pcap only) is returned by the first Next when the Decoder
 	// cannot read the file's link type, whether or not a packet follows.
 	linkErr error
-	ifaces  ngInterfaces // pcapng only: skips the interfaces the Decoder cannot read
+	ifaces  ngInterfaces    // pcapng only: skips the interfaces the Decoder cannot read
+	secrets *secretsWatcher // pcapng only: finds the Decryption Secrets Blocks
 
 	// pcap only: pcapgo reads the file header, and the records are then
 	// read in place from br (nextPcap).
@@ -159,7 +160,9 @@ func newFileSource(r io.Reader, name string) (*fileSource, error) {
 		// pcapgo silently drops those whose link type differs from the
 		// first interface's. The interfaces' link types are followed
 		// section by section (pcapng.go).
-		nr, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SectionEndCallback: s.ifaces.sectionEnd})
+		// The Decryption Secrets Blocks are picked out on the way in.
+		s.secrets = &secretsWatcher{r: br}
+		nr, err := pcapgo.NewNgReader(s.secrets, pcapgo.NgReaderOptions{WantMixedLinkType: true, SectionEndCallback: s.ifaces.sectionEnd})
 		if err != nil {
 			return nil, headerError(name, "pcapng section header", err)
 		}
@@ -278,6 +281,14 @@ func (s *fileSource) wrap(err error, ci gopacket.CaptureInfo) error {
 
 // Stats reports the packets returned and skipped so far.
 func (s *fileSource) Stats() Stats { return Stats{Packets: s.n, Skipped: s.ifaces.skipped} }
+
+// SetSecrets has fn called with each Decryption Secrets Block
+// (SecretsReader); a pcap has none.
+func (s *fileSource) SetSecrets(fn func(kind uint32, data []byte)) {
+	if s.secrets != nil {
+		s.secrets.setFunc(fn)
+	}
+}
 
 // SetWarn has warn called with each warning (Warner).
 func (s *fileSource) SetWarn(warn func(error)) { s.ifaces.warn = warn }
