@@ -281,16 +281,16 @@ func (a *asyncOutput) Event(e *decode.Event) {
 		a.send()
 		b = a.batch()
 	}
-	s := batchSpan{payload: len(b.arena), payloadLen: len(e.Payload)}
+	b.spans = append(b.spans, batchSpan{payload: len(b.arena), payloadLen: len(e.Payload)})
 	b.arena = append(b.arena, e.Payload...)
-	c := *e
+	// Copied once, in place: an Event is a few hundred bytes.
+	b.events = append(b.events, *e)
+	c := &b.events[len(b.events)-1]
 	// Chat is the chat stage's to fill: the decoder defers it.
 	c.Payload, c.Chat = nil, nil
 	if e.Payload != nil {
 		c.Payload = []byte{} // keep nil and empty apart, as the renderers may
 	}
-	b.events = append(b.events, c)
-	b.spans = append(b.spans, s)
 	if len(b.events) == cap(b.events) || len(b.arena) >= batchBytes {
 		a.send()
 	}
