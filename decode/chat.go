@@ -154,10 +154,14 @@ func (r *chatParser) parse(p []byte, pc *ParsedChat) []byte {
 
 // set makes pc a copy of src that shares none of its buffers.
 func (pc *ParsedChat) set(src *ParsedChat) {
-	pc.reset()
+	// Not through reset: msg is a few hundred bytes of strings, written
+	// once rather than cleared and then written.
+	if cap(pc.content) > maxKeptContent || cap(pc.list) > maxKeptList {
+		pc.content, pc.list = nil, nil
+	}
 	pc.known, pc.msg, pc.contentLen = src.known, src.msg, src.contentLen
-	pc.list = append(pc.list, src.list...)
-	pc.content = append(pc.content, src.content...)
+	pc.list = append(pc.list[:0], src.list...)
+	pc.content = append(pc.content[:0], src.content...)
 }
 
 // reset makes pc "not chat", keeping its buffers unless they are big.
