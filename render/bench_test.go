@@ -168,3 +168,26 @@ func TestAppendJSONBytesChunkEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestPrintableRun checks the word-at-a-time scan against a byte loop, with
+// every byte value at every place of a run, across the word edges.
+func TestPrintableRun(t *testing.T) {
+	ref := func(s []byte) int {
+		n := 0
+		for n < len(s) && s[n] >= 0x20 && s[n] < 0x7f && s[n] != '"' && s[n] != '\\' {
+			n++
+		}
+		return n
+	}
+	for size := range 20 {
+		for at := range size {
+			for c := range 256 {
+				s := bytes.Repeat([]byte{'a'}, size)
+				s[at] = byte(c)
+				if got, want := printableRun(s), ref(s); got != want {
+					t.Fatalf("printableRun(%q) = %d, want %d", s, got, want)
+				}
+			}
+		}
+	}
+}

@@ -201,10 +201,7 @@ func appendShownString(dst, src []byte, pos int, sp span, sc *Scheme) (_ []byte,
 			return dst, i + 1, true
 		case c >= 0x20 && c < 0x7f && c != '\\':
 			// A run of printable ASCII, shown as it is.
-			j := i + 1
-			for j < len(src) && src[j] >= 0x20 && src[j] < 0x7f && src[j] != '"' && src[j] != '\\' {
-				j++
-			}
+			j := i + 1 + printableRun(src[i+1:])
 			w.ascii(src[i:j])
 			i = j
 		case c == '\\':
@@ -281,6 +278,27 @@ func appendShownString(dst, src []byte, pos int, sp span, sc *Scheme) (_ []byte,
 			i += size
 		}
 	}
+}
+
+// printableRun returns the length of the run of printable ASCII, the quote
+// and the backslash excepted, that s starts with: eight bytes at a time,
+// since chat text is mostly such runs between its escapes.
+func printableRun(s []byte) int {
+	n := 0
+	for n+8 <= len(s) {
+		w := binary.LittleEndian.Uint64(s[n:])
+		// Each flag is exact: controls (no bit of 0xe0 set), DEL,
+		// non-ASCII (the high bit), quotes and backslashes.
+		m := (jsonstr.ZeroBytes(w&(0xe0*swarOnes)) | jsonstr.ZeroBytes(w^(0x7f*swarOnes)) | w) & swarHighs
+		if m |= quoteOrBackslash(w); m != 0 {
+			return n + bits.TrailingZeros64(m)>>3
+		}
+		n += 8
+	}
+	for n < len(s) && s[n] >= 0x20 && s[n] < 0x7f && s[n] != '"' && s[n] != '\\' {
+		n++
+	}
+	return n
 }
 
 // countDecoded returns how many bytes the rest of a JSON string, from
