@@ -177,6 +177,14 @@ func FuzzPcapLikePcapgo(f *testing.F) {
 		if fs.pcap == nil {
 			return // pcapng
 		}
+		if fs.linkErr != nil {
+			// A file of a link type nothing decodes is an error on
+			// purpose, packets or not, where pcapgo reads on.
+			if _, _, _, err := src.Next(); !errors.Is(err, ErrLinkType) {
+				t.Fatalf("link type %d: first Next gives %v, not ErrLinkType", fs.link, err)
+			}
+			return
+		}
 		ref, err := pcapgo.NewReader(bytes.NewReader(data))
 		if err != nil {
 			t.Fatalf("pcapgo refuses a header chatsniff took: %v", err)
@@ -191,7 +199,7 @@ func FuzzPcapLikePcapgo(f *testing.F) {
 				t.Fatalf("packet %d: error %v, pcapgo %v", i, err, werr)
 			}
 			if werr != nil {
-				if (werr == io.EOF && wci.CaptureLength == 0) != (err == io.EOF) {
+					if (werr == io.EOF && wci.CaptureLength == 0) != (err == io.EOF) {
 					t.Fatalf("packet %d: end %v, pcapgo %v", i, err, werr)
 				}
 				return
