@@ -294,3 +294,71 @@ func TestAsyncOutputBoundsBigMessages(t *testing.T) {
 		}
 	}
 }
+
+// secretsSource is a fakeSource that is a capture.SecretsReader: before
+// packet i (and, for i = -1, as SetSecrets is called, like a pcapng reader
+// that read ahead) it hands out the block at[i].
+type secretsSource struct {
+	fakeSource
+	at map[int]string
+	fn func(kind uint32, data []byte)
+}
+
+func (s *secretsSource) SetSecrets(fn func(kind uint32, data []byte)) {
+	s.fn = fn
+	if blk, ok := s.at[-1]; ok {
+		fn(capture.SecretsTLSKeyLog, []byte(blk))
+	}
+}
+
+func (s *secretsSource) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+	if blk, ok := s.at[s.n]; ok && s.fn != nil {
+		data := []byte(blk)
+		s.fn(capture.SecretsTLSKeyLog, data)
+		clear(data) // the function may not keep data
+	}
+	return s.fakeSource.Next()
+}
+
+// TestPrefetchSecrets: the read-ahead source passes the Decryption
+// Secrets Blocks on, on the goroutine calling Next (the race detector
+// checks it), each before the packets read after it.
+func TestPrefetchSecrets(t *testing.T) {
+	sizes := make([]int, 3*prefetchPackets)
+	for i := range sizes {
+		sizes[i] = 60
+	}
+	at := map[int]string{-1: "early", 0: "first", 1500: "middle", len(sizes) - 1: "last"}
+	p := newPrefetchSource(&secretsSource{fakeSource: fakeSource{sizes: sizes, err: io.EOF}, at: at})
+	defer p.Close()
+	var got []string
+	read := 0
+	p.SetSecrets(func(kind uint32, data []byte) {
+		if kind != capture.SecretsTLSKeyLog {
+			t.Errorf("kind %x", kind)
+		}
+		got = append(got, fmt.Sprintf("%s before packet %d", data, read))
+	})
+	for {
+		if _, _, _, err := p.Next(); err != nil {
+			break
+		}
+		read++
+	}
+	// Each block came, in order, before the packet after it (sooner is
+	// allowed: the reader reads ahead).
+	want := []struct {
+		name   string
+		before int
+	}{{"early", 0}, {"first", 0}, {"middle", 1500}, {"last", len(sizes) - 1}}
+	if len(got) != len(want) {
+		t.Fatalf("secrets %q, want %d blocks", got, len(want))
+	}
+	for i, w := range want {
+		var name string
+		var before int
+		if _, err := fmt.Sscanf(got[i], "%s before packet %d", &name, &before); err != nil || name != w.name || before > w.before {
+			t.Errorf("block %d: %q, want %s before packet %d at the latest", i, got[i], w.name, w.before)
+		}
+	}
+}

@@ -32,6 +32,15 @@ type packetBatch struct {
 	end   []int // end offsets in arena
 	arena []byte
 	err   error
+	// secrets are the Decryption Secrets Blocks read while the batch was
+	// filled, handed to the main loop's function before its packets.
+	secrets []secretsBlock
+}
+
+// secretsBlock is one Decryption Secrets Block, copied.
+type secretsBlock struct {
+	kind uint32
+	data []byte
 }
 
 // prefetchSource is a capture.Source that reads its source on its own
@@ -46,6 +55,15 @@ type prefetchSource struct {
 	cur  *packetBatch
 	next int   // the next packet of cur
 	err  error // the source's final error, once reached
+
+	// The source's Decryption Secrets Blocks (capture.SecretsReader) are
+	// collected by the reader goroutine into the batch it fills (filling)
+	// and given to secretsFn on the main loop's goroutine, in file order
+	// with the packets: the key log they hold is not shared between
+	// goroutines. early holds those found before the first batch.
+	filling   *packetBatch
+	early     []secretsBlock
+	secretsFn func(kind uint32, data []byte)
 }
 
 func newPrefetchSource(src capture.Source) *prefetchSource {
@@ -54,6 +72,19 @@ func newPrefetchSource(src capture.Source) *prefetchSource {
 		free: make(chan *packetBatch, prefetchBatches),
 		full: make(chan *packetBatch, prefetchBatches),
 		stop: make(chan struct{}),
+	}
+	if sr, ok := src.(capture.SecretsReader); ok {
+		// Set before the reader goroutine starts, as SetSecrets asks;
+		// the function then runs on that goroutine (or here, for the
+		// blocks read before).
+		sr.SetSecrets(func(kind uint32, data []byte) {
+			blk := secretsBlock{kind, append([]byte(nil), data...)}
+			if p.filling == nil {
+				p.early = append(p.early, blk)
+			} else {
+				p.filling.secrets = append(p.filling.secrets, blk)
+			}
+		})
 	}
 	for range prefetchBatches {
 		p.free <- &packetBatch{
@@ -78,6 +109,7 @@ func (p *prefetchSource) read() {
 		case <-p.stop:
 			return
 		}
+		p.filling = b
 		for len(b.end) < prefetchPackets && len(b.arena) < prefetchBytes {
 			data, ci, link, err := p.src.Next()
 			if err != nil {
@@ -116,6 +148,7 @@ func (p *prefetchSource) Next() (data []byte, ci gopacket.CaptureInfo, link laye
 			continue
 		}
 		p.cur, p.next = <-p.full, 0
+		p.giveSecrets(p.cur)
 	}
 	b, i := p.cur, p.next
 	p.next++
@@ -124,6 +157,24 @@ func (p *prefetchSource) Next() (data []byte, ci gopacket.CaptureInfo, link laye
 		start = b.end[i-1]
 	}
 	return b.arena[start:b.end[i]:b.end[i]], b.ci[i], b.link[i], nil
+}
+
+// SetSecrets implements capture.SecretsReader: fn is called on the
+// goroutine that calls Next, before the packets read after each block.
+func (p *prefetchSource) SetSecrets(fn func(kind uint32, data []byte)) { p.secretsFn = fn }
+
+// giveSecrets hands the blocks read before and with b's packets to the
+// function SetSecrets set, and forgets them.
+func (p *prefetchSource) giveSecrets(b *packetBatch) {
+	if p.secretsFn != nil {
+		for _, s := range p.early {
+			p.secretsFn(s.kind, s.data)
+		}
+		for _, s := range b.secrets {
+			p.secretsFn(s.kind, s.data)
+		}
+	}
+	p.early, b.secrets = nil, b.secrets[:0]
 }
 
 func (p *prefetchSource) recycle(b *packetBatch) {
