@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chatsniff/chatsniff/reassembly"
+	"github.com/chatsniff/chatsniff/tlsdecrypt"
 )
 
 // connMode is what a connection's bytes are being read as.
@@ -33,6 +34,10 @@ type conn struct {
 	midstream      bool // decoded without a handshake
 	ended          bool
 	errors         int        // error events reported, up to MaxConnErrors
+	// tls is the connection's TLS layer, told by tlsdecrypt before its
+	// first plaintext; shown is set once an open event was reported.
+	tls   *tlsdecrypt.Info
+	shown bool
 	h              *handshake // modeHTTP only
 	dirs           [2]wsDir   // modeWS only
 	chat           chatConn
@@ -145,6 +150,10 @@ func (c *conn) End(reason reassembly.EndReason, t time.Time) {
 		return
 	}
 	c.ended = true
+	if c.mode != modeWS && c.shown {
+		// A TLS connection shown undecrypted: its end is shown too.
+		c.emit(c.newEvent(KindClose, false, t))
+	}
 	if c.mode == modeWS {
 		for side := range c.dirs {
 			c.dirs[side].end(t)
@@ -155,6 +164,30 @@ func (c *conn) End(reason reassembly.EndReason, t time.Time) {
 		}
 	}
 	c.off()
+}
+
+// TLS implements tlsdecrypt.Conn. A connection that can be decrypted is
+// decoded like any other, its open event carrying info; one that cannot
+// is shown by an open event with info alone, then its close.
+func (c *conn) TLS(info tlsdecrypt.Info, t time.Time) {
+	c.tls = &info
+	if info.Decrypted || c.mode == modeOff {
+		return
+	}
+	e := c.newEvent(KindOpen, false, t)
+	e.TLS = c.tls
+	c.emit(e)
+	c.shown = true
+	c.off()
+}
+
+// TLSError implements tlsdecrypt.Conn: a problem of the TLS layer is an
+// error event of the direction it concerns.
+func (c *conn) TLSError(dir reassembly.Dir, msg string, t time.Time) {
+	if c.mode == modeOff && !c.shown {
+		return
+	}
+	c.emitError(c.side(dir) == 0, t, "TLS: "+msg)
 }
 
 // httpData reads HTTP heads until the upgrade. Bodies of requests and
@@ -431,7 +464,9 @@ func (c *conn) probe(dir reassembly.Dir, b []byte, t time.Time) {
 	c.midstream = true
 	c.d.stats.WebSockets++
 	c.initDirs(pmdParams{})
-	c.emit(c.newEvent(KindOpen, false, t))
+	e := c.newEvent(KindOpen, false, t)
+	e.TLS = c.tls
+	c.emit(e)
 	c.dirs[side].state = stHeader
 	c.dirs[side].feed(b, t)
 }
@@ -449,6 +484,7 @@ func (c *conn) startWS(hh *httpHead, t time.Time) {
 	c.initDirs(parseExtensions(ext))
 
 	e := c.newEvent(KindOpen, false, t)
+	e.TLS = c.tls
 	e.Extensions = ext
 	e.Subprotocol = hh.list("Sec-WebSocket-Protocol")
 	accept := hh.get("Sec-WebSocket-Accept")

@@ -3,13 +3,15 @@ package decode
 import (
 	"net/netip"
 	"time"
+
+	"github.com/chatsniff/chatsniff/tlsdecrypt"
 )
 
 // Kind is what an Event reports; its value is the NDJSON "event" field.
 type Kind string
 
 const (
-	KindOpen    Kind = "open"    // a WebSocket upgrade was seen
+	KindOpen    Kind = "open"    // a WebSocket upgrade was seen, or a TLS connection that cannot be decrypted
 	KindMessage Kind = "message" // a whole message, or a control frame
 	KindGap     Kind = "gap"     // bytes of one direction were lost
 	KindClose   Kind = "close"   // the TCP connection ended
@@ -154,6 +156,10 @@ type Event struct {
 	Extensions  string // Sec-WebSocket-Extensions of the 101 response, as negotiated
 	Subprotocol string // Sec-WebSocket-Protocol of the 101 response
 	AcceptOK    bool   // Sec-WebSocket-Accept matched the key
+	// TLS is the connection's TLS layer (wss://), nil over plain TCP. An
+	// open event of a TLS connection that cannot be decrypted has only it
+	// (Decrypted false, with the reason): nothing else of it is shown.
+	TLS *tlsdecrypt.Info
 
 	// message
 	Opcode     Opcode

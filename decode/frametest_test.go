@@ -245,6 +245,12 @@ func describe(e *Event) string {
 		if e.Err != "" {
 			s += " err=" + e.Err
 		}
+		if e.TLS != nil {
+			s += fmt.Sprintf(" tls=%s/%s/%s/decrypted=%v", e.TLS.VersionName(), e.TLS.SNI, e.TLS.ALPN, e.TLS.Decrypted)
+			if e.TLS.Reason != "" {
+				s += " (" + e.TLS.Reason + ")"
+			}
+		}
 	case KindMessage:
 		s = who + " " + e.Opcode.String()
 		switch {

@@ -238,8 +238,20 @@ func (x *Explain) notes(p *Packet, c *explainConn, events []decode.Event) (notes
 		e := &events[i]
 		switch e.Kind {
 		case decode.KindOpen:
+			if e.TLS != nil && !e.TLS.Decrypted {
+				n := "TLS connection, not decrypted"
+				if e.TLS.Reason != "" {
+					n += ": " + string(appendEscaped(nil, e.TLS.Reason))
+				}
+				notes = append(notes, n+string(appendTLSDetails(nil, e.TLS)))
+				continue
+			}
 			c.websocket = true
 			n := "WebSocket handshake done: from here on the connection carries WebSocket frames"
+			if e.TLS != nil {
+				n = "WebSocket handshake done, inside TLS " + e.TLS.VersionName() + string(appendTLSDetails(nil, e.TLS)) +
+					" decrypted with the key log: from here on the decrypted bytes are WebSocket frames"
+			}
 			if e.Midstream {
 				n = "WebSocket connection caught midstream: its upgrade was not captured, its bytes parse as frames"
 			} else if e.AcceptOK {

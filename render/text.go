@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/chatsniff/chatsniff/decode"
+	"github.com/chatsniff/chatsniff/tlsdecrypt"
 )
 
 // MaxShownText is how much of a text, a chat line or a JSON string the
@@ -153,6 +154,16 @@ func appendOpen(b []byte, e *decode.Event, sc *Scheme) []byte {
 	b = append(b, e.Client.String()...)
 	b = append(b, " → "...)
 	b = append(b, e.Server.String()...)
+	if e.TLS != nil && !e.TLS.Decrypted {
+		return appendUndecrypted(b, e.TLS, sc)
+	}
+	if e.TLS != nil {
+		b = append(b, " TLS "...)
+		b = append(b, e.TLS.VersionName()...)
+		b = append(b, sc.Dim.on...)
+		b = appendTLSDetails(b, e.TLS)
+		b = append(b, sc.Dim.off...)
+	}
 	if e.Midstream {
 		b = append(b, " WebSocket (caught midstream: upgrade not captured)"...)
 		return append(b, '\n')
@@ -184,6 +195,55 @@ func appendOpen(b []byte, e *decode.Event, sc *Scheme) []byte {
 		}
 		b = append(b, sc.Error.off...)
 	}
+	return append(b, '\n')
+}
+
+// appendTLSDetails appends " (cipher, sni name, alpn proto)", with what
+// is known of them.
+func appendTLSDetails(b []byte, info *tlsdecrypt.Info) []byte {
+	n := len(b)
+	sep := func() {
+		if len(b) == n {
+			b = append(b, " ("...)
+		} else {
+			b = append(b, ", "...)
+		}
+	}
+	if name := info.CipherName(); name != "" {
+		sep()
+		b = append(b, name...)
+	}
+	if info.SNI != "" {
+		sep()
+		b = append(b, "sni "...)
+		b = appendEscaped(b, info.SNI)
+	}
+	if info.ALPN != "" {
+		sep()
+		b = append(b, "alpn "...)
+		b = appendEscaped(b, info.ALPN)
+	}
+	if len(b) > n {
+		b = append(b, ')')
+	}
+	return b
+}
+
+// appendUndecrypted shows a TLS connection whose bytes cannot be read.
+func appendUndecrypted(b []byte, info *tlsdecrypt.Info, sc *Scheme) []byte {
+	b = append(b, " TLS"...)
+	if v := info.VersionName(); v != "" {
+		b = append(b, ' ')
+		b = append(b, v...)
+	}
+	b = appendTLSDetails(b, info)
+	b = append(b, sc.Warn.on...)
+	b = append(b, " not decrypted"...)
+	if info.Reason != "" {
+		b = append(b, ": "...)
+		b = appendEscaped(b, info.Reason)
+	}
+	b = append(b, sc.Warn.off...)
 	return append(b, '\n')
 }
 

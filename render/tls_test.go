@@ -1,0 +1,39 @@
+package render
+
+import (
+	"crypto/tls"
+	"testing"
+
+	"github.com/chatsniff/chatsniff/decode"
+	"github.com/chatsniff/chatsniff/tlsdecrypt"
+)
+
+// TestTextTLS: the open line says what TLS a connection is over, and a
+// connection that cannot be decrypted says why, escaped.
+func TestTextTLS(t *testing.T) {
+	sc := NewScheme(false)
+	clock := ts.Local().Format("15:04:05.000000")
+	tests := []struct {
+		e    decode.Event
+		want string
+	}{
+		{decode.Event{Kind: decode.KindOpen, Path: "/", AcceptOK: true, Extensions: "permessage-deflate",
+			TLS: &tlsdecrypt.Info{Version: tls.VersionTLS13, Cipher: tls.TLS_AES_128_GCM_SHA256, SNI: "localhost", ALPN: "http/1.1", Decrypted: true}},
+			` #1 127.0.0.1:60653 → [::1]:7272 TLS 1.3 (TLS_AES_128_GCM_SHA256, sni localhost, alpn http/1.1) WebSocket GET / [permessage-deflate]`},
+		{decode.Event{Kind: decode.KindOpen, Path: "/", AcceptOK: true,
+			TLS: &tlsdecrypt.Info{Version: tls.VersionTLS12, Cipher: tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, Decrypted: true}},
+			` #1 127.0.0.1:60653 → [::1]:7272 TLS 1.2 (TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256) WebSocket GET /`},
+		{decode.Event{Kind: decode.KindOpen,
+			TLS: &tlsdecrypt.Info{Version: tls.VersionTLS13, Cipher: tls.TLS_AES_256_GCM_SHA384, SNI: "evil\x1b[2J", Reason: "no key for its client random in the key log"}},
+			` #1 127.0.0.1:60653 → [::1]:7272 TLS 1.3 (TLS_AES_256_GCM_SHA384, sni evil\x1b[2J) not decrypted: no key for its client random in the key log`},
+		{decode.Event{Kind: decode.KindOpen, TLS: &tlsdecrypt.Info{Reason: "handshake not captured"}},
+			` #1 127.0.0.1:60653 → [::1]:7272 TLS not decrypted: handshake not captured`},
+	}
+	for _, tt := range tests {
+		e := tt.e
+		e.Time, e.ConnID, e.Client, e.Server = ts.Local(), 1, cli, srv
+		if got := string(AppendText(nil, &e, TextOptions{Scheme: sc})); got != clock+tt.want+"\n" {
+			t.Errorf("got  %q\nwant %q", got, clock+tt.want+"\n")
+		}
+	}
+}
