@@ -33,14 +33,15 @@ type conn struct {
 	mode           connMode
 	midstream      bool // decoded without a handshake
 	ended          bool
-	errors         int // error events reported, up to MaxConnErrors
+	errors         int        // error events reported, up to MaxConnErrors
+	h              *handshake // modeHTTP only
+	dirs           [2]wsDir   // modeWS only
+	chat           chatConn
+
 	// tls is the connection's TLS layer, told by tlsdecrypt before its
 	// first plaintext; shown is set once an open event was reported.
 	tls   *tlsdecrypt.Info
 	shown bool
-	h     *handshake // modeHTTP only
-	dirs  [2]wsDir   // modeWS only
-	chat  chatConn
 }
 
 // handshake is the state of the HTTP exchange before the upgrade.
