@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chatsniff/chatsniff/decode"
+	"github.com/chatsniff/chatsniff/tlsdecrypt"
 	"github.com/chatsniff/chatsniff/internal/jsonstr"
 )
 
@@ -96,6 +97,9 @@ func appendNDJSON(b []byte, e *decode.Event, f *ndjsonFormatter) []byte {
 		if e.Midstream {
 			b = appendBool(b, "midstream", true)
 		}
+		if e.TLS != nil {
+			b = appendTLS(b, e.TLS)
+		}
 	case decode.KindMessage:
 		b = append(b, `,"opcode":`...)
 		b = appendJSONString(b, e.Opcode.String())
@@ -152,6 +156,22 @@ func appendNDJSON(b []byte, e *decode.Event, f *ndjsonFormatter) []byte {
 		b = appendField(b, "error", e.Err)
 	}
 	return append(b, "}\n"...)
+}
+
+// appendTLS appends the "tls" object of an open event: version, cipher,
+// sni and alpn ("" when unknown or absent), decrypted, and the reason
+// when not decrypted.
+func appendTLS(b []byte, info *tlsdecrypt.Info) []byte {
+	b = append(b, `,"tls":{"version":`...)
+	b = appendJSONString(b, info.VersionName())
+	b = appendField(b, "cipher", info.CipherName())
+	b = appendField(b, "sni", info.SNI)
+	b = appendField(b, "alpn", info.ALPN)
+	b = appendBool(b, "decrypted", info.Decrypted)
+	if !info.Decrypted {
+		b = appendField(b, "reason", info.Reason)
+	}
+	return append(b, '}')
 }
 
 func appendField(b []byte, key, val string) []byte {

@@ -2,6 +2,8 @@ package render
 
 import (
 	"crypto/tls"
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/chatsniff/chatsniff/decode"
@@ -35,5 +37,33 @@ func TestTextTLS(t *testing.T) {
 		if got := string(AppendText(nil, &e, TextOptions{Scheme: sc})); got != clock+tt.want+"\n" {
 			t.Errorf("got  %q\nwant %q", got, clock+tt.want+"\n")
 		}
+	}
+}
+
+// TestNDJSONTLS: the open event's "tls" object, exactly.
+func TestNDJSONTLS(t *testing.T) {
+	tests := []struct {
+		info tlsdecrypt.Info
+		want string
+	}{
+		{tlsdecrypt.Info{Version: tls.VersionTLS13, Cipher: tls.TLS_AES_128_GCM_SHA256, SNI: "chat.example", ALPN: "http/1.1", Decrypted: true},
+			`"tls":{"version":"1.3","cipher":"TLS_AES_128_GCM_SHA256","sni":"chat.example","alpn":"http/1.1","decrypted":true}}`},
+		{tlsdecrypt.Info{Version: tls.VersionTLS12, SNI: "a\"b", Reason: "no key for its client random in the key log"},
+			`"tls":{"version":"1.2","cipher":"","sni":"a\"b","alpn":"","decrypted":false,"reason":"no key for its client random in the key log"}}`},
+	}
+	for _, tt := range tests {
+		e := decode.Event{Kind: decode.KindOpen, Time: ts, ConnID: 1, Client: cli, Server: srv, TLS: &tt.info}
+		line := string(AppendNDJSON(nil, &e))
+		if !strings.HasSuffix(line, ","+tt.want+"\n") {
+			t.Errorf("got  %s\nwant …,%s", line, tt.want)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Errorf("%s: %v", line, err)
+		}
+	}
+	plain := decode.Event{Kind: decode.KindOpen, Time: ts, ConnID: 1, Client: cli, Server: srv}
+	if line := AppendNDJSON(nil, &plain); strings.Contains(string(line), `"tls"`) {
+		t.Errorf("plain open with a tls object: %s", line)
 	}
 }
