@@ -13,8 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/chatsniff/chatsniff/decode"
-	"github.com/chatsniff/chatsniff/tlsdecrypt"
 	"github.com/chatsniff/chatsniff/internal/jsonstr"
+	"github.com/chatsniff/chatsniff/tlsdecrypt"
 )
 
 // TimeLayout is how NDJSON writes times: RFC 3339 in UTC with all nine
