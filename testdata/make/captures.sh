@@ -7,7 +7,13 @@
 # tshark that the file holds WebSocket frames.
 #
 # usage: testdata/make/captures.sh [NAME...]   (default: all captures)
-# Needs: root (or capture rights), tcpdump, dumpcap, tshark, node and npm.
+# Needs: root (or capture rights), tcpdump, dumpcap, tshark, editcap,
+# openssl, node and npm.
+#
+# The tls* scenarios are wss://: node writes the TLS secrets with
+# --tls-keylog into NAME.keys beside the capture, and
+# tls12-chacha-secrets-lo.pcapng is tls12-chacha-lo.pcap with that key log
+# embedded by editcap --inject-secrets (a Decryption Secrets Block).
 # PORT (default 7272) must be free: anything else on it would be captured too.
 #
 # The captures are not byte-for-byte reproducible (ports, masking keys,
@@ -25,6 +31,8 @@ captures=(
 	"room-deflate-lo.pcap      tcpdump EN10MB     127.0.0.1 room-deflate"
 	"room-nocontext-lo6.pcapng dumpcap EN10MB     ::1       room-nocontext"
 	"room-plain-sll6.pcap      tcpdump LINUX_SLL  ::1       room-plain"
+	"tls12-gcm-any.pcap        tcpdump LINUX_SLL2 127.0.0.1 tls12-gcm"
+	"tls12-chacha-lo.pcap      tcpdump EN10MB     127.0.0.1 tls12-chacha"
 )
 
 die() {
@@ -32,7 +40,7 @@ die() {
 	exit 1
 }
 
-for tool in tcpdump dumpcap tshark node npm ss; do
+for tool in tcpdump dumpcap tshark editcap openssl node npm ss; do
 	command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 
@@ -90,16 +98,34 @@ make_one() {
 	*) die "unknown tool $tool" ;;
 	esac
 
-	node "$here/traffic.js" "$scenario" "$host" "$port" || die "$name: traffic.js $scenario failed"
-	# Let the last FIN/ACK reach the capture buffer before stopping.
-	sleep 0.5
+	local keys= dissect="http"
+	case $scenario in
+	tls*)
+		# A certificate for the scenario's server, made once per run.
+		if [ ! -f "$tmp/cert.pem" ]; then
+			openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+				-keyout "$tmp/key.pem" -out "$tmp/cert.pem" -subj /CN=localhost \
+				-addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" 2>/dev/null || die "openssl failed"
+		fi
+		keys="$tmp/${name%.*}.keys"
+		dissect="tls"
+		TLS_CERT="$tmp/cert.pem" TLS_KEY="$tmp/key.pem" node --tls-keylog="$keys" "$here/traffic.js" "$scenario" "$host" "$port" ||
+			die "$name: traffic.js $scenario failed"
+		;;
+	*)
+		node "$here/traffic.js" "$scenario" "$host" "$port" || die "$name: traffic.js $scenario failed"
+		;;
+	esac
+	# Let the last FIN/ACK reach the capture buffer before stopping (and
+	# tcpdump's ring buffer block time out: on lo it may hold them 1 s).
+	sleep 1.5
 	kill -INT "$cappid"
 	wait "$cappid" || true
 	cappid=
 	cat "$log" >&2
 
 	local frames
-	frames=$(tshark -r "$file" -d "tcp.port==$port,http" -Y websocket 2>/dev/null | wc -l)
+	frames=$(tshark -r "$file" -d "tcp.port==$port,$dissect" -d "tls.port==$port,http" ${keys:+-o "tls.keylog_file:$keys"} -Y websocket 2>/dev/null | wc -l)
 	[ "$frames" -gt 0 ] || die "$name: tshark sees no WebSocket frames"
 	# tcpdump writes the file as its unprivileged user and dumpcap with mode
 	# 0600: make the result an ordinary file of the tree.
@@ -107,6 +133,16 @@ make_one() {
 	chown "$(id -u):$(id -g)" "$file"
 	mv "$file" "$out/$name"
 	echo "captures.sh: wrote testdata/$name ($(stat -c %s "$out/$name") bytes, $frames packets with WebSocket frames)" >&2
+	if [ -n "$keys" ]; then
+		cp "$keys" "$out/${name%.*}.keys"
+		chmod 0644 "$out/${name%.*}.keys"
+		echo "captures.sh: wrote testdata/${name%.*}.keys ($(wc -l <"$keys") lines)" >&2
+	fi
+	if [ "$name" = tls12-chacha-lo.pcap ]; then
+		editcap --inject-secrets "tls,$keys" "$out/$name" "$out/tls12-chacha-secrets-lo.pcapng" || die "editcap --inject-secrets failed"
+		chmod 0644 "$out/tls12-chacha-secrets-lo.pcapng"
+		echo "captures.sh: wrote testdata/tls12-chacha-secrets-lo.pcapng (its key log embedded)" >&2
+	fi
 }
 
 want=("$@")

@@ -9,7 +9,8 @@
 // every run; only ports, masks, timestamps and the "time" fields change.
 //
 // usage: node traffic.js SCENARIO HOST PORT
-//   SCENARIO: uid-plain | room-deflate | room-nocontext | room-plain
+//   SCENARIO: uid-plain | room-deflate | room-nocontext | room-plain |
+//             tls12-gcm | tls12-chacha (wss://, TLS_CERT and TLS_KEY set)
 //
 // The servers speak the two workerman-chat protocols described in
 // ../../../shared/workerman-chat-protocol.md: "uid" (2014, the Workerman
@@ -255,7 +256,8 @@ class Client {
     this.name = name;
     this.inbox = [];
     this.wake = null;
-    const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+    const scheme = options && options.tls ? 'wss' : 'ws';
+    const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}/`;
     this.ws = new WebSocket(url, { origin: 'http://127.0.0.1:55151', ...options });
     this.ws.on('message', (data, isBinary) => {
       this.inbox.push({ data, isBinary });
@@ -585,6 +587,55 @@ async function roomPlain() {
   await closeServer(wss);
 }
 
+// tls12 runs the uid chat over wss:// with TLS 1.2 forced, each client on
+// its own cipher suite, deflate on: the server is Node's https with the
+// certificate TLS_CERT/TLS_KEY (made by captures.sh), and node's
+// --tls-keylog writes the secrets. The clients send SNI "localhost" (Node
+// sends none for an address).
+function tls12(suites) {
+  return async () => {
+    const fs = require('fs');
+    const https = require('https');
+    const server = https.createServer({
+      cert: fs.readFileSync(process.env.TLS_CERT), key: fs.readFileSync(process.env.TLS_KEY),
+      ALPNProtocols: ['http/1.1'],
+    });
+    await new Promise((resolve) => server.listen(port, host, resolve));
+    const wss = new WebSocketServer({ server, perMessageDeflate: { threshold: 0 } });
+    new UidServer(wss);
+    const clients = [];
+    for (const [i, ciphers] of suites.entries()) {
+      const name = `tls-${i + 1}`;
+      const c = new Client(name, {
+        tls: true, rejectUnauthorized: false, servername: 'localhost', ALPNProtocols: ['http/1.1'],
+        maxVersion: 'TLSv1.2', ciphers, perMessageDeflate: { threshold: 0 },
+      });
+      await c.opened;
+      await c.send({ type: 'login', name });
+      await c.expect('login');
+      await sleep(50);
+      clients.push(c);
+    }
+    for (const c of clients) {
+      await c.send({ type: 'say', to_uid: 'all', content: `${c.name} over ${c.ws._socket.getCipher().name}: héllo 🔒` });
+      for (const o of clients) await o.expect('say');
+      await sleep(50);
+    }
+    // A message over 16 KiB before deflate: a 16-bit WebSocket length
+    // inflated to more than a TLS record holds.
+    await clients[0].send({ type: 'say', to_uid: 'all', content: fillerText(40000, 'abcdefgh ') });
+    for (const o of clients) await o.expect('say');
+    await sleep(50);
+    for (const c of clients) {
+      c.ws.close(1000);
+      await c.closed;
+      await sleep(50);
+    }
+    await closeServer(wss);
+    await new Promise((resolve) => server.close(resolve));
+  };
+}
+
 function closeServer(wss) {
   return new Promise((resolve) => wss.close(resolve));
 }
@@ -594,6 +645,8 @@ const scenarios = {
   'room-deflate': roomDeflate,
   'room-nocontext': roomNoContext,
   'room-plain': roomPlain,
+  'tls12-gcm': tls12(['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384']),
+  'tls12-chacha': tls12(['ECDHE-ECDSA-CHACHA20-POLY1305']),
 };
 
 if (!scenarios[scenario]) fail(`unknown scenario (want one of ${Object.keys(scenarios).join(', ')})`);
