@@ -54,6 +54,23 @@ type Message struct {
 // fails the test.
 func TsharkMessages(t testing.TB, file string, port int) []Message {
 	t.Helper()
+	return tsharkMessages(t, file, port, "-d", fmt.Sprintf("tcp.port==%d,http", port))
+}
+
+// TsharkTLSMessages is TsharkMessages for wss:// on port: TLS decrypted
+// with the key log keyLog ("" for the secrets the pcapng holds), the
+// plaintext dissected as HTTP.
+func TsharkTLSMessages(t testing.TB, file string, port int, keyLog string) []Message {
+	t.Helper()
+	args := []string{"-d", fmt.Sprintf("tcp.port==%d,tls", port), "-d", fmt.Sprintf("tls.port==%d,http", port)}
+	if keyLog != "" {
+		args = append(args, "-o", "tls.keylog_file:"+keyLog)
+	}
+	return tsharkMessages(t, file, port, args...)
+}
+
+func tsharkMessages(t testing.TB, file string, port int, dissect ...string) []Message {
+	t.Helper()
 	path, err := exec.LookPath("tshark")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -63,14 +80,15 @@ func TsharkMessages(t testing.TB, file string, port int) []Message {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), tsharkTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, path, "-n", "-r", file,
-		"-d", fmt.Sprintf("tcp.port==%d,http", port),
+	args := append([]string{"-n", "-r", file}, dissect...)
+	args = append(args,
 		"-o", "websocket.decompress:TRUE",
 		// The transforms reorder segments; tshark then needs this to join them.
 		"-o", "tcp.reassemble_out_of_order:TRUE",
 		"-Y", "websocket",
 		"-T", "json", "--no-duplicate-keys",
 		"-J", "frame tcp websocket data")
+	cmd := exec.CommandContext(ctx, path, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
