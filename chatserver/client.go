@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,10 @@ import (
 type lockedConn struct {
 	net.Conn
 	mu sync.Mutex
+	// raw is the TCP connection: Conn itself, or the one under Conn's TLS.
+	raw net.Conn
+	// joined is where a batch is joined for one TLS write (writeBuffers).
+	joined []byte
 }
 
 func (c *lockedConn) Write(p []byte) (int, error) {
@@ -48,9 +53,27 @@ func (c *lockedConn) writeBuffers(bufs *net.Buffers, deadline time.Time) error {
 	if err := c.Conn.SetWriteDeadline(deadline); err != nil {
 		return err
 	}
-	_, err := bufs.WriteTo(c.Conn)
+	if c.Conn == c.raw {
+		_, err := bufs.WriteTo(c.Conn)
+		return err
+	}
+	// Over TLS, net.Buffers would be written a Write, so a TLS record,
+	// each: joined, the batch is one write of full records.
+	c.joined = c.joined[:0]
+	for _, b := range *bufs {
+		c.joined = append(c.joined, b...)
+	}
+	*bufs = (*bufs)[len(*bufs):]
+	_, err := c.Conn.Write(c.joined)
+	if cap(c.joined) > maxJoined {
+		c.joined = nil // not held by an idle connection after a burst
+	}
 	return err
 }
+
+// maxJoined is the largest join buffer a TLS connection keeps between
+// batches.
+const maxJoined = 64 << 10
 
 // hijackCatcher hands coder/websocket a lockedConn in place of the raw
 // connection, so that the server can write to the socket beside it.
@@ -76,7 +99,10 @@ func (h *hijackCatcher) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.conn = &lockedConn{Conn: nc}
+	h.conn = &lockedConn{Conn: nc, raw: nc}
+	if tc, ok := nc.(*tls.Conn); ok {
+		h.conn.raw = tc.NetConn()
+	}
 	// Bytes the client sent right after its handshake may already sit in
 	// net/http's reader. coder/websocket keeps what the returned reader has
 	// buffered and then reads the connection itself, so the new, smaller
@@ -261,7 +287,9 @@ func (c *client) closeGoingAway(by time.Time) (cut bool) {
 // doing with it: unlike CloseNow, which waits while a Close is under way,
 // this never blocks, and every read and write on the socket fails at once.
 func (c *client) closeTCP() {
-	if err := c.conn.Conn.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+	// The TCP connection, not its TLS: tls.Conn's Close would first try
+	// to send a close_notify, for up to 5 s to a client that does not read.
+	if err := c.conn.raw.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		c.debug("close socket", slog.Any("err", err))
 	}
 }

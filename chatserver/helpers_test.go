@@ -50,7 +50,11 @@ func startServer(t testing.TB, opts Options) *testServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, wsLn, pageLn) }()
-	ts := &testServer{Server: s, wsURL: "ws://" + wsLn.Addr().String() + "/", pageURL: "http://" + pageLn.Addr().String() + "/"}
+	ws, web := "ws://", "http://"
+	if opts.TLS != nil {
+		ws, web = "wss://", "https://"
+	}
+	ts := &testServer{Server: s, wsURL: ws + wsLn.Addr().String() + "/", pageURL: web + pageLn.Addr().String() + "/"}
 	stopped := false
 	var serveErr error
 	ts.stop = func() error {

@@ -1,6 +1,7 @@
 package chatserver
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"time"
@@ -81,6 +82,10 @@ type Options struct {
 	// ShutdownTimeout bounds the closing handshakes when the server stops:
 	// at its end, connections still open are closed without one.
 	ShutdownTimeout time.Duration
+	// TLS, when set, makes both listeners speak TLS: wss:// and https://
+	// (the page then connects with wss://). See SelfSignedTLS and LoadTLS;
+	// its KeyLogWriter, if any, gets the secrets of every connection.
+	TLS *tls.Config
 	// PprofAddr, when set, serves net/http/pprof there (profiling the
 	// server under load; keep it on loopback).
 	PprofAddr string

@@ -30,6 +30,10 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	raiseOpenFiles(s.log)
+	web, ws := "http://", "ws://"
+	if s.opts.TLS != nil {
+		web, ws = "https://", "wss://"
+	}
 	var lc net.ListenConfig
 	wsLn, err := lc.Listen(ctx, "tcp", s.opts.WSAddr)
 	if err != nil {
@@ -43,7 +47,7 @@ func Run(ctx context.Context, opts Options) error {
 			return fmt.Errorf("serve: web page listener: %w", err)
 		}
 		defer pageLn.Close()
-		s.log.Info("web page", slog.String("url", "http://"+displayAddr(pageLn.Addr())+"/"))
+		s.log.Info("web page", slog.String("url", web+displayAddr(pageLn.Addr())+"/"))
 	}
 	if s.opts.PprofAddr != "" {
 		pl, err := lc.Listen(ctx, "tcp", s.opts.PprofAddr)
@@ -54,7 +58,7 @@ func Run(ctx context.Context, opts Options) error {
 		go http.Serve(pl, pprofMux())
 		s.log.Info("pprof", slog.String("url", "http://"+displayAddr(pl.Addr())+"/debug/pprof/"))
 	}
-	s.log.Info("websocket", slog.String("url", "ws://"+displayAddr(wsLn.Addr())+"/"),
+	s.log.Info("websocket", slog.String("url", ws+displayAddr(wsLn.Addr())+"/"),
 		slog.String("protocol", string(s.opts.Protocol)), slog.Bool("deflate", !s.opts.NoDeflate))
 	if err := s.Serve(ctx, wsLn, pageLn); err != nil {
 		return fmt.Errorf("serve: %w", err)

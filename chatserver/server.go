@@ -2,6 +2,7 @@ package chatserver
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -126,7 +127,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(s.opts.MaxMessage)
-	if tc, ok := hc.conn.Conn.(*net.TCPConn); ok && s.opts.SendBuffer > 0 {
+	if tc, ok := hc.conn.raw.(*net.TCPConn); ok && s.opts.SendBuffer > 0 {
 		if err := tc.SetWriteBuffer(s.opts.SendBuffer); err != nil {
 			s.log.Debug("send buffer", slog.Any("err", err))
 		}
@@ -256,6 +257,13 @@ func (s *Server) pingLoop(ctx context.Context) {
 // closes every client with 1001 (going away) and returns once they are gone,
 // ShutdownTimeout after ctx was cancelled at the latest (see shutdown).
 func (s *Server) Serve(ctx context.Context, wsLn, pageLn net.Listener) error {
+	if s.opts.TLS != nil {
+		cfg := serverTLS(s.opts.TLS)
+		wsLn = tls.NewListener(wsLn, cfg)
+		if pageLn != nil {
+			pageLn = tls.NewListener(pageLn, cfg)
+		}
+	}
 	var page http.Handler
 	if pageLn != nil {
 		var err error

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net"
+	"os"
 
 	"github.com/chatsniff/chatsniff/chat"
 	"github.com/chatsniff/chatsniff/chatserver"
@@ -15,6 +18,10 @@ func newServeCmd() *cobra.Command {
 		protocol string
 		logLevel string
 		logJSON  bool
+		useTLS   bool
+		certFile string
+		keyFile  string
+		keyLog   string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -29,7 +36,8 @@ browser, pick a nickname and chat; capture the traffic with chatsniff live.
 permessage-deflate is offered (browsers then compress); --no-deflate stops it,
 as the real workerman-chat never negotiates it.`,
 		Example: `  chatsniff serve
-  chatsniff serve --ws 127.0.0.1:7272 --http 127.0.0.1:55151 --protocol room`,
+  chatsniff serve --ws 127.0.0.1:7272 --http 127.0.0.1:55151 --protocol room
+  chatsniff serve --tls --keylog /tmp/keys.log     # wss:// and https://, secrets for chatsniff --keylog`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var lvl slog.Level
@@ -43,6 +51,15 @@ as the real workerman-chat never negotiates it.`,
 				opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), hopts))
 			}
 			opts.Protocol = chat.Protocol(protocol)
+			if keyLog == "" {
+				keyLog = os.Getenv("SSLKEYLOGFILE")
+			}
+			cfg, closeKeys, err := serveTLS(opts, useTLS, certFile, keyFile, keyLog)
+			if err != nil {
+				return err
+			}
+			defer closeKeys()
+			opts.TLS = cfg
 			return chatserver.Run(cmd.Context(), opts)
 		},
 	}
@@ -58,8 +75,57 @@ as the real workerman-chat never negotiates it.`,
 	f.IntVar(&opts.SendBuffer, "sndbuf", chatserver.DefaultSendBuffer, "kernel send buffer per connection in bytes (-1: the kernel's default)")
 	f.DurationVar(&opts.Coalesce, "coalesce", chatserver.DefaultCoalesce, "least time between two writes to one client; messages queued meanwhile share one write (negative: none)")
 	f.DurationVar(&opts.PingInterval, "ping", chatserver.DefaultPingInterval, "room protocol ping interval (negative: no ping)")
+	f.BoolVar(&useTLS, "tls", false, "serve wss:// and the page over https://, with a self-signed certificate unless --cert and --key are given")
+	f.StringVar(&certFile, "cert", "", "PEM certificate `FILE` for --tls")
+	f.StringVar(&keyFile, "key", "", "PEM private key `FILE` for --tls")
+	f.StringVar(&keyLog, "keylog", "", "with --tls, append the TLS secrets to key log `FILE` (default $SSLKEYLOGFILE), for chatsniff --keylog")
 	f.StringVar(&opts.PprofAddr, "pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.BoolVar(&logJSON, "log-json", false, "log as JSON lines instead of text")
 	return cmd
+}
+
+// serveTLS makes the server's TLS configuration from the flags: nil
+// without --tls, a self-signed certificate for the listen hosts unless
+// --cert and --key name one, and the key log when asked for.
+func serveTLS(opts chatserver.Options, useTLS bool, certFile, keyFile, keyLog string) (*tls.Config, func(), error) {
+	none := func() {}
+	if !useTLS {
+		if certFile != "" || keyFile != "" {
+			return nil, none, fmt.Errorf("--cert and --key need --tls")
+		}
+		return nil, none, nil
+	}
+	var cfg *tls.Config
+	switch {
+	case certFile != "" && keyFile != "":
+		var err error
+		if cfg, err = chatserver.LoadTLS(certFile, keyFile); err != nil {
+			return nil, none, err
+		}
+	case certFile != "" || keyFile != "":
+		return nil, none, fmt.Errorf("--cert and --key go together")
+	default:
+		var hosts []string
+		for _, a := range []string{opts.WSAddr, opts.HTTPAddr} {
+			if h, _, err := net.SplitHostPort(a); err == nil {
+				hosts = append(hosts, h)
+			}
+		}
+		var fp string
+		var err error
+		if cfg, fp, err = chatserver.SelfSignedTLS(hosts); err != nil {
+			return nil, none, err
+		}
+		opts.Logger.Info("self-signed certificate", slog.String("sha256", fp))
+	}
+	if keyLog == "" {
+		return cfg, none, nil
+	}
+	w, err := chatserver.KeyLogFile(keyLog, func(err error) { opts.Logger.Warn("key log", slog.Any("err", err)) })
+	if err != nil {
+		return nil, none, err
+	}
+	cfg.KeyLogWriter = w
+	return cfg, func() { w.Close() }, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -42,6 +43,10 @@ func TestServeExitsAfterFlood(t *testing.T) {
 		// Queues that never fill: the non-readers' writers are blocked on
 		// full sockets when SIGTERM comes.
 		{"unbounded queues", []string{"--queue", "100000000", "--queue-bytes", "2000000000"}},
+		// The same over TLS: a write blocked on a full socket holds the
+		// TLS connection's lock, and its Close would send a close_notify.
+		{"tls", []string{"--tls"}},
+		{"tls unbounded queues", []string{"--tls", "--queue", "100000000", "--queue-bytes", "2000000000"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := startServe(t, tc.args...)
@@ -55,7 +60,7 @@ func flood(t *testing.T, p *serveProc) {
 	// reader reads and answers the close; it logs in first and sees the
 	// others' logins, so that every broadcast after reaches all four.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	reader, _, err := websocket.Dial(ctx, "ws://"+p.ws+"/", nil)
+	reader, _, err := websocket.Dial(ctx, p.scheme+p.ws+"/", p.dialOptions())
 	cancel()
 	if err != nil {
 		t.Fatalf("reader: dial: %v", err)
@@ -65,11 +70,11 @@ func flood(t *testing.T, p *serveProc) {
 	if err := reader.Write(context.Background(), websocket.MessageText, []byte(`{"type":"login","name":"reader"}`)); err != nil {
 		t.Fatalf("reader: login: %v", err)
 	}
-	raw := dialRawWS(t, p.ws, 0)
+	raw := p.dialRawWS(t, 0)
 	raw.send(t, `{"type":"login","name":"raw"}`)
-	stalled := dialRawWS(t, p.ws, 4096)
+	stalled := p.dialRawWS(t, 4096)
 	stalled.send(t, `{"type":"login","name":"stalled"}`)
-	flooder := dialRawWS(t, p.ws, 4096)
+	flooder := p.dialRawWS(t, 4096)
 	flooder.send(t, `{"type":"login","name":"flooder"}`)
 	for seen := map[string]bool{}; len(seen) < 3; {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -198,7 +203,7 @@ func TestServeExitsMidHandshake(t *testing.T) {
 	// A listener accepts in order: once these later connections are
 	// answered, the half-made ones above have been accepted, and the
 	// servers hold them.
-	ws := dialRawWS(t, p.ws, 0)
+	ws := p.dialRawWS(t, 0)
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + p.page + "/")
 	if err != nil {
 		t.Fatalf("page: %v", err)
@@ -229,6 +234,9 @@ func closedGoingAway(err error) bool {
 type serveProc struct {
 	cmd      *exec.Cmd
 	ws, page string // the listeners' host:port
+	// scheme is "ws://", or "wss://" for serve --tls, whose clients
+	// trust its self-signed certificate without checking it.
+	scheme string
 
 	exited chan struct{} // closed once the process has exited
 	exitAt time.Time
@@ -236,6 +244,16 @@ type serveProc struct {
 
 	mu   sync.Mutex
 	logs []string
+}
+
+// dialOptions are the WebSocket client's options for p: over TLS, the
+// server's self-signed certificate is taken unchecked.
+func (p *serveProc) dialOptions() *websocket.DialOptions {
+	if p.scheme != "wss://" {
+		return nil
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	return &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}}
 }
 
 // startServe starts the server on free 127.0.0.1 ports, with args added,
@@ -289,9 +307,12 @@ func startServe(t *testing.T, args ...string) *serveProc {
 			}
 			switch rec.Msg {
 			case "websocket":
-				ws = strings.TrimSuffix(strings.TrimPrefix(rec.URL, "ws://"), "/")
+				scheme, rest, _ := strings.Cut(rec.URL, "//")
+				p.scheme = scheme + "//"
+				ws = strings.TrimSuffix(rest, "/")
 			case "web page":
-				page = strings.TrimSuffix(strings.TrimPrefix(rec.URL, "http://"), "/")
+				_, rest, _ := strings.Cut(rec.URL, "//")
+				page = strings.TrimSuffix(rest, "/")
 			}
 			if ws != "" && page != "" {
 				addrs <- [2]string{ws, page}
@@ -366,17 +387,22 @@ type rawWS struct {
 // dialRawWS does the handshake with the server at addr. A positive rcvbuf
 // shrinks the client's socket receive buffer, so that a client that does
 // not read fills it soon.
-func dialRawWS(t *testing.T, addr string, rcvbuf int) *rawWS {
+func (p *serveProc) dialRawWS(t *testing.T, rcvbuf int) *rawWS {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	addr := p.ws
+	tcp, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
+	t.Cleanup(func() { tcp.Close() })
 	if rcvbuf > 0 {
-		if err := conn.(*net.TCPConn).SetReadBuffer(rcvbuf); err != nil {
+		if err := tcp.(*net.TCPConn).SetReadBuffer(rcvbuf); err != nil {
 			t.Fatal(err)
 		}
+	}
+	conn := tcp
+	if p.scheme == "wss://" {
+		conn = tls.Client(tcp, &tls.Config{InsecureSkipVerify: true})
 	}
 	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
