@@ -3,6 +3,7 @@ package bots
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,19 +52,26 @@ func (b *bot) dial(ctx context.Context) error {
 	if b.r.opts.Deflate {
 		opts.CompressionMode = websocket.CompressionNoContextTakeover
 	}
-	if b.stalled {
-		d := &net.Dialer{}
-		tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := d.DialContext(ctx, network, addr)
-			if tc, ok := c.(*net.TCPConn); ok {
-				tc.SetReadBuffer(stalledReadBuffer)
+	if b.stalled || b.r.opts.TLS != nil {
+		tr := &http.Transport{TLSClientConfig: b.r.opts.TLS}
+		if b.stalled {
+			d := &net.Dialer{}
+			tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := d.DialContext(ctx, network, addr)
+				if tc, ok := c.(*net.TCPConn); ok {
+					tc.SetReadBuffer(stalledReadBuffer)
+				}
+				return c, err
 			}
-			return c, err
-		}}
+		}
 		opts.HTTPClient = &http.Client{Transport: tr}
 	}
 	c, _, err := websocket.Dial(ctx, b.r.opts.URL, opts)
 	if err != nil {
+		var unknown x509.UnknownAuthorityError
+		if errors.As(err, &unknown) {
+			return fmt.Errorf("client %d: connect: %w (for the self-signed certificate of chatsniff serve --tls, add --insecure)", b.idx, err)
+		}
 		return fmt.Errorf("client %d: connect: %w", b.idx, err)
 	}
 	c.SetReadLimit(maxMessage)

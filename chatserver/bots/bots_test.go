@@ -52,6 +52,9 @@ func serveFor(t *testing.T, opts chatserver.Options, d time.Duration) (string, *
 			t.Error("server did not stop")
 		}
 	})
+	if opts.TLS != nil {
+		return "wss://" + ln.Addr().String() + "/", s
+	}
 	return "ws://" + ln.Addr().String() + "/", s
 }
 

@@ -2,6 +2,7 @@ package bots
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/url"
@@ -26,8 +27,11 @@ const (
 
 // Options configure the bots. The zero value of a field means its default.
 type Options struct {
-	// URL is the server's WebSocket address, ws://host:port/.
+	// URL is the server's WebSocket address, ws://host:port/ or wss://.
 	URL string
+	// TLS configures the wss:// connections (nil: Go's defaults, the
+	// system's roots); its KeyLogWriter, if any, gets their secrets.
+	TLS *tls.Config
 	// Protocol is the chat protocol: chat.ProtocolUID (default) or chat.ProtocolRoom.
 	Protocol chat.Protocol
 	// Clients is the number of simulated users.

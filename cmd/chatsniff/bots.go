@@ -1,7 +1,13 @@
 package main
 
 import (
+	"crypto/tls"
+	"fmt"
+	"os"
+	"strings"
+
 	"github.com/chatsniff/chatsniff/chat"
+	"github.com/chatsniff/chatsniff/chatserver"
 	"github.com/chatsniff/chatsniff/chatserver/bots"
 	"github.com/spf13/cobra"
 )
@@ -10,6 +16,8 @@ func newBotsCmd() *cobra.Command {
 	var (
 		opts     bots.Options
 		protocol string
+		insecure bool
+		keyLog   string
 	)
 	cmd := &cobra.Command{
 		Use:   "bots [ws://127.0.0.1:7272/]",
@@ -38,10 +46,26 @@ Only loopback addresses are accepted unless --allow-remote is given.`,
 				opts.URL = args[0]
 			}
 			opts.Protocol = chat.Protocol(protocol)
+			if keyLog == "" {
+				keyLog = os.Getenv("SSLKEYLOGFILE")
+			}
+			if strings.HasPrefix(opts.URL, "wss://") {
+				opts.TLS = &tls.Config{InsecureSkipVerify: insecure}
+				if keyLog != "" {
+					w, err := chatserver.KeyLogFile(keyLog, func(err error) { fmt.Fprintln(cmd.ErrOrStderr(), "chatsniff bots: warning:", err) })
+					if err != nil {
+						return err
+					}
+					defer w.Close()
+					opts.TLS.KeyLogWriter = w
+				}
+			}
 			return bots.Run(cmd.Context(), opts, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
+	f.BoolVar(&insecure, "insecure", false, "wss://: accept any certificate (the self-signed one of chatsniff serve --tls)")
+	f.StringVar(&keyLog, "keylog", "", "wss://: append the TLS secrets to key log `FILE` (default $SSLKEYLOGFILE), for chatsniff --keylog")
 	f.IntVarP(&opts.Clients, "clients", "n", bots.DefaultClients, "number of simulated users")
 	f.Float64Var(&opts.Rate, "rate", bots.DefaultRate, "messages said per second, all users together (the ramp's first step)")
 	f.IntVar(&opts.Rooms, "rooms", bots.DefaultRooms, "rooms to spread the users over (room protocol)")
