@@ -9,7 +9,10 @@ require (
 
 require github.com/rogpeppe/go-internal v1.16.0
 
-require golang.org/x/tools v0.26.0 // indirect
+require (
+	golang.org/x/crypto v0.51.0 // indirect
+	golang.org/x/tools v0.26.0 // indirect
+)
 
 require (
 	github.com/chromedp/cdproto v0.159.0 // indirect
