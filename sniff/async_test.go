@@ -37,7 +37,7 @@ func TestAsyncSameOutput(t *testing.T) {
 					var buf bytes.Buffer
 					// The writer and options the CLI would use.
 					c := &Command{Format: format, Color: render.ColorAlways, Stdout: &buf}
-					opts := Options{Live: live}
+					opts := Options{Live: live, KeyLog: keyLogFor(t, path)}
 					out := c.output(&opts)
 					sums[i], err = Run(context.Background(), src, opts, out)
 					src.Close()

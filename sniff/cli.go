@@ -10,6 +10,7 @@ import (
 
 	"github.com/chatsniff/chatsniff/capture"
 	"github.com/chatsniff/chatsniff/render"
+	"github.com/chatsniff/chatsniff/tlsdecrypt"
 )
 
 // Format is how events are written.
@@ -35,8 +36,11 @@ type Command struct {
 	Compact bool
 	// WritePath, when set, is a pcap file that gets a copy of every packet (-w).
 	WritePath string
-	Stdout    io.Writer
-	Stderr    io.Writer
+	// KeyLogPath, when set, is a TLS key log (--keylog, SSLKEYLOGFILE):
+	// read whole before a file, followed as it grows during a live capture.
+	KeyLogPath string
+	Stdout     io.Writer
+	Stderr     io.Writer
 }
 
 // output makes the writer c.Format asks for, and sets what it implies in
@@ -82,6 +86,22 @@ func (c *Command) Execute(ctx context.Context) error {
 	}
 
 	opts := c.Options
+	opts.KeyLog = tlsdecrypt.NewKeyLog()
+	if c.KeyLogPath != "" {
+		read := opts.KeyLog.ReadFile
+		if opts.Live {
+			read = opts.KeyLog.Follow
+		}
+		if err := read(c.KeyLogPath); err != nil {
+			return fmt.Errorf("--keylog: %w", err)
+		}
+	}
+	warnKeys := func() {
+		for _, w := range opts.KeyLog.Warnings() {
+			fmt.Fprintf(c.Stderr, "chatsniff: warning: %s\n", w)
+		}
+	}
+	warnKeys()
 	if c.WritePath != "" {
 		f, err := os.Create(c.WritePath)
 		if err != nil {
@@ -93,6 +113,7 @@ func (c *Command) Execute(ctx context.Context) error {
 
 	out := c.output(&opts)
 	sum, runErr := Run(ctx, src, opts, out)
+	warnKeys()
 	fmt.Fprintf(c.Stderr, "%s: %s\n", c.Name, sum)
 	if runErr != nil {
 		// A source's own errors name it already ("x.pcap: cut off in the

@@ -38,6 +38,17 @@ type ndEvent struct {
 	Bytes       *int      `json:"bytes"`
 	Error       string    `json:"error"`
 	Violations  []string  `json:"violations"`
+	TLS         *ndTLS    `json:"tls"`
+}
+
+// ndTLS is an open event's "tls" object.
+type ndTLS struct {
+	Version   string `json:"version"`
+	Cipher    string `json:"cipher"`
+	SNI       string `json:"sni"`
+	ALPN      string `json:"alpn"`
+	Decrypted bool   `json:"decrypted"`
+	Reason    string `json:"reason"`
 }
 
 // payload is the message's bytes, whether NDJSON wrote them as text or data.
@@ -128,15 +139,22 @@ func (r *result) count(kind string) map[dirKey]int {
 // failing the test on one that is not a JSON object.
 func runNDJSON(t *testing.T, path string, ports []uint16) *result {
 	t.Helper()
+	return runNDJSONKeys(t, path, keysFor(path), ports)
+}
+
+// runNDJSONKeys is runNDJSON with the TLS key log keys ("" for none).
+func runNDJSONKeys(t *testing.T, path, keys string, ports []uint16) *result {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	c := &Command{
-		Open:    func() (capture.Source, error) { return capture.OpenFile(path) },
-		Name:    path,
-		Format:  FormatNDJSON,
-		Color:   render.ColorNever,
-		Stdout:  &out,
-		Stderr:  &errOut,
-		Options: Options{Ports: ports},
+		Open:       func() (capture.Source, error) { return capture.OpenFile(path) },
+		Name:       path,
+		Format:     FormatNDJSON,
+		Color:      render.ColorNever,
+		Stdout:     &out,
+		Stderr:     &errOut,
+		Options:    Options{Ports: ports},
+		KeyLogPath: keys,
 	}
 	r := &result{err: c.Execute(context.Background()), stderr: errOut.String()}
 	evs, err := parseNDJSON(out.Bytes())

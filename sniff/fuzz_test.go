@@ -172,7 +172,7 @@ func TestFuzzSeedsDecode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sum, err := fuzzRun(b, Options{}, render.NewNDJSON(io.Discard))
+		sum, err := fuzzRun(b, Options{KeyLog: keyLogFor(t, path)}, render.NewNDJSON(io.Discard))
 		if err != nil {
 			t.Errorf("%s: %v", filepath.Base(path), err)
 		}

@@ -40,18 +40,30 @@ func captures(t *testing.T) []string {
 	return files
 }
 
-// runFile runs the pipeline on a file as `chatsniff read` would.
+// keysFor returns the TLS key log kept beside a capture (x.pcap: x.keys),
+// or "" when there is none.
+func keysFor(path string) string {
+	keys := strings.TrimSuffix(path, filepath.Ext(path)) + ".keys"
+	if _, err := os.Stat(keys); err != nil {
+		return ""
+	}
+	return keys
+}
+
+// runFile runs the pipeline on a file as `chatsniff read` would, with the
+// key log beside it.
 func runFile(t *testing.T, path string, format Format, ports []uint16) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	c := &Command{
-		Open:    func() (capture.Source, error) { return capture.OpenFile(path) },
-		Name:    filepath.Base(path),
-		Format:  format,
-		Color:   render.ColorNever,
-		Stdout:  &out,
-		Stderr:  &errOut,
-		Options: Options{Ports: ports},
+		Open:       func() (capture.Source, error) { return capture.OpenFile(path) },
+		Name:       filepath.Base(path),
+		Format:     format,
+		Color:      render.ColorNever,
+		Stdout:     &out,
+		Stderr:     &errOut,
+		Options:    Options{Ports: ports},
+		KeyLogPath: keysFor(path),
 	}
 	err = c.Execute(context.Background())
 	return out.String(), errOut.String(), err

@@ -11,6 +11,7 @@ import (
 	"github.com/chatsniff/chatsniff/decode"
 	"github.com/chatsniff/chatsniff/reassembly"
 	"github.com/chatsniff/chatsniff/render"
+	"github.com/chatsniff/chatsniff/tlsdecrypt"
 )
 
 // Output is where events go: a render.Text or render.NDJSON. It is nil
@@ -37,6 +38,11 @@ type Options struct {
 	// NoChatLines says that Output does not print Event.ChatLine (NDJSON),
 	// so the chat layer need not build it.
 	NoChatLines bool
+	// KeyLog holds the TLS secrets that wss:// connections are decrypted
+	// with; the capture's own (pcapng Decryption Secrets Blocks) are
+	// added to it as they are read. Nil still shows TLS connections, as
+	// not decrypted.
+	KeyLog *tlsdecrypt.KeyLog
 	// ChatContentMax, when above 0, says that Output shows no more than
 	// this many bytes of a chat line: the chat layer decodes a long say's
 	// content only that far (decode.ChatOptions.MaxContent).
@@ -57,6 +63,11 @@ type Summary struct {
 	// reports: counted, not shown.
 	ErrorsHidden uint64
 	Rejected     uint64 // upgrade requests the server refused
+	// TLS counts the TLS connections and those decrypted; KeysRead and
+	// KeysUsed the key log's client randoms with secrets, and those that
+	// matched a connection.
+	TLS, TLSDecrypted  uint64
+	KeysRead, KeysUsed int
 	// Skipped counts packets of pcapng interfaces whose link type cannot
 	// be read (each interface warned about once).
 	Skipped uint64
@@ -79,6 +90,12 @@ func (s Summary) String() string {
 	if s.Rejected > 0 {
 		line += fmt.Sprintf(", %d upgrades rejected", s.Rejected)
 	}
+	if s.TLS > 0 {
+		line += fmt.Sprintf(", %d TLS (%d decrypted)", s.TLS, s.TLSDecrypted)
+	}
+	if s.TLS > 0 || s.KeysRead > 0 {
+		line += fmt.Sprintf(", keys: %d read, %d used", s.KeysRead, s.KeysUsed)
+	}
 	if s.Dropped > 0 || s.Live {
 		line += fmt.Sprintf(", %d packets dropped by the kernel", s.Dropped)
 	}
@@ -90,6 +107,10 @@ func (s Summary) String() string {
 	}
 	return line
 }
+
+// liveKeyWait is how long a live TLS connection's records wait for its
+// keys to appear in a followed key log.
+const liveKeyWait = 3 * time.Second
 
 // errStop ends the loop once MaxMessages is reached.
 var errStop = errors.New("message limit reached")
@@ -115,12 +136,32 @@ func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Sum
 		}
 	}
 	r.dec = decode.NewDecoder(cfg, r)
-	r.asm = reassembly.New(r, reassembly.Options{ServerPorts: opts.Ports})
+	keys := opts.KeyLog
+	if keys == nil {
+		keys = tlsdecrypt.NewKeyLog()
+	}
+	var tlsOpts tlsdecrypt.Options
+	if opts.Live {
+		// The browser writes a connection's keys a moment after its
+		// handshake went by: its records wait for them this long.
+		tlsOpts.Wait = liveKeyWait
+	}
+	// TLS is found by its ClientHello on any port; other connections go
+	// straight through to the decoder.
+	tlsh := tlsdecrypt.NewHandler(r, keys, tlsOpts)
+	r.asm = reassembly.New(tlsh, reassembly.Options{ServerPorts: opts.Ports})
 	if !opts.Live {
 		// A file is read ahead on a second goroutine (prefetch.go).
 		pf := newPrefetchSource(src)
 		defer pf.halt()
 		src = pf
+	}
+	if sr, ok := src.(capture.SecretsReader); ok {
+		sr.SetSecrets(func(kind uint32, data []byte) {
+			if kind == capture.SecretsTLSKeyLog {
+				keys.AddSecrets(data, "the capture's key log")
+			}
+		})
 	}
 	pkt := capture.NewDecoder()
 
@@ -186,6 +227,9 @@ func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Sum
 	r.summary.Errors = st.Errors
 	r.summary.ErrorsHidden = st.ErrorsHidden
 	r.summary.Rejected = st.Rejected
+	ts, ks := tlsh.Stats(), keys.Stats()
+	r.summary.TLS, r.summary.TLSDecrypted = ts.Connections, ts.Decrypted
+	r.summary.KeysRead, r.summary.KeysUsed = ks.Read, ks.Used
 	r.summary.Dropped = src.Stats().Dropped
 	r.summary.Skipped = src.Stats().Skipped
 	r.summary.Live = opts.Live

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -70,6 +71,7 @@ type outputFlags struct {
 	color      colorValue
 	maxMessage sizeValue
 	count      int
+	keyLog     string
 }
 
 func (o *outputFlags) register(cmd *cobra.Command) {
@@ -83,6 +85,7 @@ func (o *outputFlags) register(cmd *cobra.Command) {
 	f.Var(&o.color, "color", "colour output: auto, always or never (NO_COLOR is honoured by auto)")
 	f.Var(&o.maxMessage, "max-message", "cap on one message's size; longer ones are reported truncated")
 	f.IntVarP(&o.count, "count", "c", 0, "stop after `N` messages")
+	f.StringVar(&o.keyLog, "keylog", "", "decrypt TLS (wss://) with the secrets in key log `FILE` (SSLKEYLOGFILE format; default $SSLKEYLOGFILE)")
 	cmd.MarkFlagsMutuallyExclusive("json", "explain")
 }
 
@@ -105,6 +108,10 @@ func (o *outputFlags) command(cmd *cobra.Command, parsePorts func(string) ([]uin
 		return nil, fmt.Errorf("-c %d: want a positive count", o.count)
 	}
 	c.Options.MaxMessages = o.count
+	c.KeyLogPath = o.keyLog
+	if c.KeyLogPath == "" {
+		c.KeyLogPath = os.Getenv("SSLKEYLOGFILE")
+	}
 	c.Options.MaxMessage = int(o.maxMessage)
 	switch {
 	case o.json:
