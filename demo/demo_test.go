@@ -51,13 +51,21 @@ func parseNDJSON(t *testing.T, out string) []ndjsonEvent {
 // leaving, and a summary with no kernel drop.
 func TestDemo(t *testing.T) {
 	requireRoot(t)
-	for _, proto := range []chat.Protocol{chat.ProtocolRoom, chat.ProtocolUID} {
-		t.Run(string(proto), func(t *testing.T) {
+	for _, tc := range []struct {
+		proto chat.Protocol
+		tls   bool
+	}{{chat.ProtocolRoom, false}, {chat.ProtocolUID, false}, {chat.ProtocolRoom, true}} {
+		proto := tc.proto
+		name := string(proto)
+		if tc.tls {
+			name += "/tls"
+		}
+		t.Run(name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			// Three whispers need more than 2*whisperEvery; the bots say
 			// enough at 20 messages/s.
 			err := Run(context.Background(), Options{
-				Duration: 2*whisperEvery + 500*time.Millisecond, Bots: 3, Rate: 20, Protocol: proto,
+				Duration: 2*whisperEvery + 500*time.Millisecond, Bots: 3, Rate: 20, Protocol: proto, TLS: tc.tls,
 				WSAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
 				Format: sniff.FormatNDJSON, Stdout: &stdout, Stderr: &stderr,
 			})
@@ -107,7 +115,16 @@ func TestDemo(t *testing.T) {
 			if privateSent < 1 || privateGot < privateSent {
 				t.Errorf("private messages: %d sent, %d delivered", privateSent, privateGot)
 			}
-			for _, want := range []string{"demo: chat server ws://127.0.0.1:", "capturing live on lo", "0 packets dropped by the kernel", ", 0 gaps, 0 errors"} {
+			wants := []string{"demo: chat server ws://127.0.0.1:", "capturing live on lo", "0 packets dropped by the kernel", ", 0 gaps, 0 errors"}
+			if tc.tls {
+				// Every connection decrypted with the key log the bots
+				// wrote as they went.
+				wants = append(wants[1:], "demo: chat server wss://127.0.0.1:", "4 TLS (4 decrypted), keys: 4 read, 4 used")
+				if n := strings.Count(stdout.String(), `"decrypted":true`); n != 4 {
+					t.Errorf("%d open events decrypted, want 4", n)
+				}
+			}
+			for _, want := range wants {
 				if !strings.Contains(stderr.String(), want) {
 					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 				}

@@ -55,6 +55,10 @@ type Options struct {
 	Format  sniff.Format
 	Color   render.ColorMode
 	Compact bool
+	// TLS runs the chat over wss:// (the page over https://) with a
+	// self-signed certificate: the bots write their TLS secrets to a key
+	// log of the demo's, which the capture follows to decrypt.
+	TLS bool
 	// WSAddr and HTTPAddr are where the server listens; empty tries
 	// DefaultWSAddr and DefaultHTTPAddr, then free loopback ports.
 	WSAddr, HTTPAddr string

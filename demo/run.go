@@ -2,12 +2,17 @@ package demo
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/chatsniff/chatsniff/capture"
@@ -62,8 +67,21 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}()
 
+	// With TLS the users' TLS clients write their secrets to a key log
+	// in a directory of the demo's, and the capture follows it.
+	var serverTLS, clientTLS *tls.Config
+	keyLogPath := ""
+	if o.TLS {
+		var err error
+		if serverTLS, clientTLS, keyLogPath, err = demoTLS(); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer os.RemoveAll(filepath.Dir(keyLogPath))
+		defer clientTLS.KeyLogWriter.(*chatserver.KeyLogWriter).Close()
+	}
 	srv, err := chatserver.New(chatserver.Options{
 		WSAddr:   wsLn.Addr().String(),
+		TLS:      serverTLS,
 		Protocol: o.Protocol,
 		// Only what goes wrong: the sniffer tells what happens.
 		Logger: slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
@@ -81,19 +99,23 @@ func Run(ctx context.Context, opts Options) error {
 
 	wsURL := "ws://" + wsLn.Addr().String() + "/"
 	pageURL := "http://" + pageLn.Addr().String() + "/"
+	if o.TLS {
+		wsURL, pageURL = "wss"+wsURL[len("ws"):], "https"+pageURL[len("http"):]
+	}
 	banner(o, wsURL, pageURL, port)
 
 	sniffCtx, stopSniff := context.WithCancel(base)
 	defer stopSniff()
 	cmd := &sniff.Command{
-		Open:    func() (capture.Source, error) { return src, nil },
-		Name:    o.Interface,
-		Options: sniff.Options{Ports: []uint16{port}, Live: true, MaxMessages: o.MaxMessages},
-		Format:  o.Format,
-		Color:   o.Color,
-		Compact: o.Compact,
-		Stdout:  o.Stdout,
-		Stderr:  o.Stderr,
+		Open:       func() (capture.Source, error) { return src, nil },
+		Name:       o.Interface,
+		Options:    sniff.Options{Ports: []uint16{port}, Live: true, MaxMessages: o.MaxMessages},
+		KeyLogPath: keyLogPath,
+		Format:     o.Format,
+		Color:      o.Color,
+		Compact:    o.Compact,
+		Stdout:     o.Stdout,
+		Stderr:     o.Stderr,
 	}
 	srcClosed = true // Execute closes it
 	sniffDone := make(chan error, 1)
@@ -110,12 +132,13 @@ func Run(ctx context.Context, opts Options) error {
 			// server then deflates what is long enough to gain from it.
 			Deflate: true,
 			Quiet:   true,
+			TLS:     clientTLS,
 		}, io.Discard)
 	}()
 	if !o.NoWhisper {
 		parts++
 		go func() {
-			w, err := dialWhisperer(usersCtx, wsURL, o.Protocol)
+			w, err := dialWhisperer(usersCtx, wsURL, o.Protocol, clientTLS)
 			if err != nil {
 				usersDone <- err
 				return
@@ -174,6 +197,33 @@ func Run(ctx context.Context, opts Options) error {
 	return nil
 }
 
+// demoTLS makes the server's self-signed TLS configuration, and the
+// users' configuration that trusts it and writes their secrets to the key
+// log at keyLogPath, in a new directory of its own.
+func demoTLS() (server, client *tls.Config, keyLogPath string, err error) {
+	server, _, err = chatserver.SelfSignedTLS(nil)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	cert, err := x509.ParseCertificate(server.Certificates[0].Certificate[0])
+	if err != nil {
+		return nil, nil, "", err
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	dir, err := os.MkdirTemp("", "chatsniff-demo-")
+	if err != nil {
+		return nil, nil, "", err
+	}
+	keyLogPath = filepath.Join(dir, "keys.log")
+	w, err := chatserver.KeyLogFile(keyLogPath, nil)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, "", err
+	}
+	return server, &tls.Config{RootCAs: roots, KeyLogWriter: w}, keyLogPath, nil
+}
+
 // listen listens on addr, or on def and, if that is taken, on a free port
 // of the same host.
 func listen(ctx context.Context, addr, def string) (net.Listener, error) {
@@ -204,6 +254,12 @@ func banner(o Options, wsURL, pageURL string, port uint16) {
 	fmt.Fprintf(o.Stderr, "demo: chat server %s (%s protocol); open %s in a browser to join in\n", wsURL, o.Protocol, pageURL)
 	fmt.Fprintf(o.Stderr, "demo: %d bots chat at %s msg/s%s; capturing live on %s, TCP port %d, %s\n",
 		o.Bots, strconv.FormatFloat(o.Rate, 'g', -1, 64), whisper, o.Interface, port, until)
+	_, addr, _ := strings.Cut(strings.TrimSuffix(wsURL, "/"), "://")
+	if o.TLS {
+		fmt.Fprintf(o.Stderr, "demo: the same as: chatsniff serve --tls --ws %s --protocol %s & chatsniff live -i %s -p %d --keylog K & chatsniff bots --insecure --keylog K %s\n\n",
+			addr, o.Protocol, o.Interface, port, wsURL)
+		return
+	}
 	fmt.Fprintf(o.Stderr, "demo: the same as: chatsniff serve --ws %s --protocol %s & chatsniff live -i %s -p %d & chatsniff bots %s\n\n",
-		wsURL[len("ws://"):len(wsURL)-1], o.Protocol, o.Interface, port, wsURL)
+		addr, o.Protocol, o.Interface, port, wsURL)
 }

@@ -2,9 +2,11 @@ package demo
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -43,10 +45,14 @@ type whisperer struct {
 }
 
 // dialWhisperer connects and logs in.
-func dialWhisperer(ctx context.Context, url string, proto chat.Protocol) (*whisperer, error) {
+func dialWhisperer(ctx context.Context, url string, proto chat.Protocol, tlsCfg *tls.Config) (*whisperer, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled})
+	opts := &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled}
+	if tlsCfg != nil {
+		opts.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+	}
+	c, _, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
 		return nil, fmt.Errorf("whisperer: connect: %w", err)
 	}

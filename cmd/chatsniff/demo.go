@@ -46,6 +46,7 @@ capture summary.`,
 	f.IntVarP(&opts.Bots, "bots", "n", demo.DefaultBots, "number of bots chatting to everyone")
 	f.Float64Var(&opts.Rate, "rate", demo.DefaultRate, "messages per second, all bots together")
 	f.StringVar(&protocol, "protocol", "room", "chat protocol: room (today's workerman-chat) or uid (the manual's)")
+	f.BoolVar(&opts.TLS, "tls", false, "chat over wss:// and show it decrypted with the bots' own key log")
 	f.BoolVar(&opts.NoWhisper, "no-whisper", false, "leave out the user who sends private messages")
 	f.StringVarP(&opts.Interface, "interface", "i", demo.DefaultInterface, "interface to capture on: lo or any")
 	f.IntVarP(&opts.MaxMessages, "count", "c", 0, "stop after `N` messages")
