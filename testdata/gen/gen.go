@@ -91,6 +91,7 @@ type gen struct {
 	pingMsg []byte
 	pongMsg []byte
 
+	keys     io.Writer // the key log, with -tls
 	pool     deflaterPool
 	nextPing int64
 	acts     int // acts since the last connection opened
@@ -125,6 +126,7 @@ func generate(w io.Writer, o options) (*Expected, error) {
 		nextUID: 783654164,
 		inUse:   map[uint32]struct{}{},
 	}
+	g.keys = o.keyLog
 	g.enc = json.NewEncoder(&g.msg)
 	g.enc.SetEscapeHTML(false) // the page's JSON and PHP's leave <, > and & alone
 	g.exp = &Expected{Generator: Params{
@@ -304,6 +306,9 @@ func (g *gen) open() {
 	g.opened++
 	g.exp.WebSocketConnections = g.opened
 	g.handshake(c)
+	if g.o.TLS {
+		g.tlsHandshake(c)
+	}
 	key := newKey(g.rng)
 	g.write(c, client, upgradeRequest(host(c, wsPort), "http://"+host(c, httpPort), key, ua))
 	g.write(c, server, upgradeResponse(key, g.o.Deflate))

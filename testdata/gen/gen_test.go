@@ -916,3 +916,53 @@ func TestPorts(t *testing.T) {
 		conns = append(conns, c)
 	}
 }
+
+// TestTLS: with -tls every WebSocket connection is TLS 1.3 whose secrets
+// are in FILE.keys: tshark, given the key log, decrypts every frame the
+// counts say were written, and without it finds none.
+func TestTLS(t *testing.T) {
+	if _, err := exec.LookPath("tshark"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("tshark is required in CI (scripts/test installs it)")
+		}
+		t.Skip("tshark not installed")
+	}
+	dir := t.TempDir()
+	o, err := parseFlags([]string{"-o", filepath.Join(dir, "tls.pcap"), "-messages", "1500", "-tls", "-deflate", "-huge", "50"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := generateFile(t, o)
+	if o.Keys != o.Out+".keys" {
+		t.Fatalf("key log at %q", o.Keys)
+	}
+	frames := func(keys ...string) int64 {
+		args := []string{"-n", "-r", o.Out, "-d", "tcp.port==7272,tls", "-d", "tls.port==7272,http", "-Y", "websocket",
+			"-T", "fields", "-e", "websocket.opcode"}
+		if len(keys) > 0 {
+			args = append(args, "-o", "tls.keylog_file:"+keys[0])
+		}
+		out, err := exec.Command("tshark", args...).Output()
+		if err != nil {
+			t.Fatalf("tshark: %v", err)
+		}
+		var n int64
+		for line := range strings.Lines(string(out)) {
+			n += int64(strings.Count(line, ",") + 1)
+		}
+		return n
+	}
+	if got, want := frames(o.Keys), exp.Frames.Client+exp.Frames.Server; got != want {
+		t.Errorf("tshark decrypts %d frames, want %d", got, want)
+	}
+	if got := frames(); got != 0 {
+		t.Errorf("tshark finds %d frames without the keys", got)
+	}
+	keys, err := os.ReadFile(o.Keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(keys), "CLIENT_TRAFFIC_SECRET_0 "); n != exp.WebSocketConnections {
+		t.Errorf("key log has %d connections' secrets, want %d", n, exp.WebSocketConnections)
+	}
+}

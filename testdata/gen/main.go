@@ -34,12 +34,15 @@ type options struct {
 	// Messages stops once this many WebSocket messages (both directions,
 	// control frames included) were written (0: no limit).
 	Messages int64
-	Conns    int     // WebSocket connections over the whole capture
-	Alive    int     // connections open at once, at most
-	Rooms    int     // rooms of the room protocol; 0: one per 20 alive connections
-	Protocol string  // "room" or "uid"
-	MSS      int     // TCP payload bytes per segment at most
-	Deflate  bool    // negotiate permessage-deflate
+	Conns    int    // WebSocket connections over the whole capture
+	Alive    int    // connections open at once, at most
+	Rooms    int    // rooms of the room protocol; 0: one per 20 alive connections
+	Protocol string // "room" or "uid"
+	MSS      int    // TCP payload bytes per segment at most
+	Deflate  bool   // negotiate permessage-deflate
+	TLS      bool   // wss://: TLS 1.3, with a key log
+	Keys     string // where the key log goes with TLS; "" for Out+".keys"
+	keyLog   io.Writer
 	Link     string  // "ethernet", "sll" or "sll2"
 	Seed     uint64  // the random seed: the same flags give the same file
 	IPv6     float64 // share of connections over ::1
@@ -92,6 +95,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.Protocol, "protocol", "room", "chat protocol: room (today's) or uid (2014)")
 	fs.IntVar(&o.MSS, "mss", 1448, "TCP payload bytes per segment at most")
 	fs.BoolVar(&o.Deflate, "deflate", false, "negotiate permessage-deflate and compress messages")
+	fs.BoolVar(&o.TLS, "tls", false, "wss://: TLS 1.3 (AES-128-GCM) on every WebSocket connection, secrets in FILE.keys")
+	fs.StringVar(&o.Keys, "keys", "", "where the key log goes with -tls (default FILE.keys)")
 	fs.StringVar(&o.Link, "link", "ethernet", "link type: ethernet, sll or sll2")
 	fs.Uint64Var(&o.Seed, "seed", 1, "random seed")
 	fs.Float64Var(&o.IPv6, "ipv6", 0.1, "share of connections over IPv6 (::1)")
@@ -149,6 +154,8 @@ func (o *options) check() error {
 		return fmt.Errorf("-short %d: want a percentage from 0 to 100", o.Short)
 	case o.Out == "-" && o.Expect == "":
 		return errors.New("-o -: say where the counts go with -expect FILE (or -expect -)")
+	case o.Out == "-" && o.TLS && o.Keys == "":
+		return errors.New("-o - -tls: say where the key log goes with -keys FILE")
 	}
 	if o.Size == 0 && o.Messages == 0 {
 		o.Size = defaultSize
@@ -159,6 +166,9 @@ func (o *options) check() error {
 	}
 	if o.Expect == "" {
 		o.Expect = o.Out + ".json"
+	}
+	if o.TLS && o.Keys == "" {
+		o.Keys = o.Out + ".keys"
 	}
 	return nil
 }
@@ -200,6 +210,20 @@ func run(o options, stdout io.Writer) (*Expected, error) {
 		}
 		defer f.Close()
 		out = f
+	}
+	if o.TLS {
+		kf, err := os.Create(o.Keys)
+		if err != nil {
+			return nil, fmt.Errorf("create key log: %w", err)
+		}
+		defer kf.Close()
+		kw := bufio.NewWriter(kf)
+		o.keyLog = kw
+		defer func() {
+			if err := kw.Flush(); err != nil {
+				fmt.Fprintln(os.Stderr, "gen: key log:", err)
+			}
+		}()
 	}
 	// A large buffer turns millions of small packet writes into few syscalls.
 	bw := bufio.NewWriterSize(out, 1<<20)

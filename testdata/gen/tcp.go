@@ -73,6 +73,7 @@ type conn struct {
 	addrIdx int // which client address: 0 to clientAddrs-1, clientAddrs for ::1
 	ep      [2]endpoint
 	user    user
+	tls     *tlsConn // with -tls, once its handshake was written
 }
 
 // packet writes one TCP segment from side from of c, with everything the
@@ -253,6 +254,7 @@ func (g *gen) owe(c *conn, side int) {
 // network. Whatever the other side has pending leaves first: a reply never
 // overtakes what it answers.
 func (g *gen) write(c *conn, from int, data []byte) {
+	data = c.protect(from, data)
 	if len(c.ep[1-from].pending) > 0 {
 		g.flush(c, 1-from)
 	}
