@@ -199,7 +199,7 @@ func FuzzPcapLikePcapgo(f *testing.F) {
 				t.Fatalf("packet %d: error %v, pcapgo %v", i, err, werr)
 			}
 			if werr != nil {
-					if (werr == io.EOF && wci.CaptureLength == 0) != (err == io.EOF) {
+				if (werr == io.EOF && wci.CaptureLength == 0) != (err == io.EOF) {
 					t.Fatalf("packet %d: end %v, pcapgo %v", i, err, werr)
 				}
 				return
