@@ -16,7 +16,9 @@
 // frames, fragmented messages with a ping between fragments, messages over
 // 64 KiB (64-bit lengths), non-ASCII JSON, permessage-deflate with context
 // takeover (-deflate), IPv6, and page loads on port 55151 that are not
-// WebSocket at all.
+// WebSocket at all. With -tls every WebSocket connection is wss:// (TLS
+// 1.3, AES-128-GCM, the handshake as a browser makes it) and the secrets
+// go to FILE.keys, for chatsniff --keylog and tshark.
 //
 // Beside FILE it writes FILE.json (see Expected): packets, connections, and
 // messages per direction and opcode, so that a test or the benchmark can
