@@ -11,6 +11,7 @@ import (
 
 	"github.com/chatsniff/chatsniff/capture"
 	"github.com/chatsniff/chatsniff/render"
+	"github.com/chatsniff/chatsniff/tlsdecrypt"
 )
 
 // benchCapture is the capture BenchmarkRead reads: $CHATSNIFF_BENCH_PCAP
@@ -50,7 +51,9 @@ func benchCapture(b *testing.B) string {
 //
 //	go test ./sniff -run '^$' -bench Read -benchmem -cpuprofile cpu.out
 //
-// It reports packets/s and MB/s of capture file.
+// It reports packets/s and MB/s of capture file. CHATSNIFF_BENCH_PCAP
+// names another capture; a key log beside it (FILE.keys, as gen -tls
+// writes) is used.
 func BenchmarkRead(b *testing.B) {
 	for _, bc := range []struct {
 		name   string
@@ -77,6 +80,9 @@ func BenchmarkRead(b *testing.B) {
 					Stdout: io.Discard,
 					Stderr: io.Discard,
 				}
+				if _, err := os.Stat(path + ".keys"); err == nil {
+					c.KeyLogPath = path + ".keys" // gen -tls's key log
+				}
 				sum, err := runSummary(c)
 				if err != nil {
 					b.Fatal(err)
@@ -97,6 +103,12 @@ func runSummary(c *Command) (Summary, error) {
 	}
 	defer src.Close()
 	opts := c.Options
+	if c.KeyLogPath != "" {
+		opts.KeyLog = tlsdecrypt.NewKeyLog()
+		if err := opts.KeyLog.ReadFile(c.KeyLogPath); err != nil {
+			return Summary{}, err
+		}
+	}
 	out := c.output(&opts)
 	return Run(context.Background(), src, opts, out)
 }
