@@ -56,6 +56,12 @@ func setupFiles(t *testing.T) map[string][]byte {
 	for _, rc := range pcaptest.Captures {
 		files[rc.Name] = pcaptest.Load(t, rc.Name)
 	}
+	// The wss:// captures and their key logs.
+	for _, name := range []string{"chromium-tls13-any.pcap", "chromium-tls13-any.keys", "tls12-chacha-secrets-lo.pcapng"} {
+		files[name] = pcaptest.Load(t, name)
+	}
+	// A key log with a malformed line before the good ones.
+	files["bad-then-good.keys"] = append([]byte("# a comment, then a line with a short random\nCLIENT_RANDOM 0011 2233\n"), files["chromium-tls13-any.keys"]...)
 	small := files["uid-plain-any.pcap"]
 
 	var gz bytes.Buffer
