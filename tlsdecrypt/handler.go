@@ -1,6 +1,7 @@
 package tlsdecrypt
 
 import (
+	"slices"
 	"time"
 
 	"github.com/chatsniff/chatsniff/reassembly"
@@ -138,6 +139,7 @@ type conn struct {
 type held struct {
 	dir    reassembly.Dir
 	gap    bool
+	off    int // where its bytes start in holdBuf
 	n      int // bytes in holdBuf, or the gap's size
 	tstamp time.Time
 }
@@ -212,12 +214,13 @@ func (c *conn) hold(dir reassembly.Dir, b []byte, gap bool, n int, t time.Time) 
 	if len(c.holdBuf)+len(b) > MaxHoldConn || c.h.held+len(b) > MaxHoldTotal || len(c.holds) >= maxHeldCalls {
 		return false
 	}
+	off := len(c.holdBuf)
 	if !gap {
 		n = len(b)
 		c.holdBuf = append(c.holdBuf, b...)
 		c.h.held += len(b)
 	}
-	c.holds = append(c.holds, held{dir: dir, gap: gap, n: n, tstamp: t})
+	c.holds = append(c.holds, held{dir: dir, gap: gap, off: off, n: n, tstamp: t})
 	return true
 }
 
@@ -237,8 +240,7 @@ func (c *conn) replay() {
 			c.Gap(e.dir, e.n, e.tstamp)
 			continue
 		}
-		c.data(e.dir, buf[:e.n], e.tstamp)
-		buf = buf[e.n:]
+		c.data(e.dir, buf[e.off:e.off+e.n], e.tstamp)
 	}
 }
 
@@ -369,5 +371,7 @@ func (c *conn) startTLS(t time.Time) {
 	c.mode = modeTLS
 	c.t = new(tlsConn)
 	c.h.stats.Connections++
+	// The client's bytes first: its hello comes before the server's.
+	slices.SortStableFunc(c.holds, func(a, b held) int { return int(a.dir) - int(b.dir) })
 	c.replay()
 }

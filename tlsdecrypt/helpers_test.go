@@ -25,6 +25,7 @@ import (
 type write struct {
 	dir reassembly.Dir
 	b   []byte
+	gap int // not 0: a Gap call of this size instead
 }
 
 // capLog records the writes of both sides in order.
@@ -35,7 +36,7 @@ type capLog struct {
 
 func (l *capLog) add(dir reassembly.Dir, p []byte) {
 	l.mu.Lock()
-	l.writes = append(l.writes, write{dir, bytes.Clone(p)})
+	l.writes = append(l.writes, write{dir: dir, b: bytes.Clone(p)})
 	l.mu.Unlock()
 }
 
@@ -295,16 +296,24 @@ func feed(c reassembly.Conn, writes []write, o feedOpts) {
 		var cur []byte
 		dir := reassembly.Dir(0)
 		for _, w := range writes {
-			if w.dir != dir && len(cur) > 0 {
+			if (w.dir != dir || w.gap != 0) && len(cur) > 0 {
 				emit(dir, cur)
 				cur = nil
 			}
 			dir = w.dir
+			if w.gap != 0 {
+				c.Gap(w.dir, w.gap, tm)
+				continue
+			}
 			cur = append(cur, w.b...)
 		}
 		emit(dir, cur)
 	} else {
 		for _, w := range writes {
+			if w.gap != 0 {
+				c.Gap(w.dir, w.gap, tm)
+				continue
+			}
 			emit(w.dir, w.b)
 		}
 	}

@@ -194,10 +194,10 @@ func TestTrafficSecretsOnly(t *testing.T) {
 // passed on unchanged, call by call.
 func TestPlaintextPassthrough(t *testing.T) {
 	writes := []write{
-		{0, []byte("GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n")},
-		{1, []byte("HTTP/1.1 101 Switching Protocols\r\n\r\n")},
-		{0, []byte{0x81, 0x85, 1, 2, 3, 4, 'h' ^ 1, 'e' ^ 2, 'l' ^ 3, 'l' ^ 4, 'o' ^ 1}},
-		{1, []byte{0x16, 0x03, 0x03}}, // looks like TLS, but after plaintext
+		{dir: 0, b: []byte("GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n")},
+		{dir: 1, b: []byte("HTTP/1.1 101 Switching Protocols\r\n\r\n")},
+		{dir: 0, b: []byte{0x81, 0x85, 1, 2, 3, 4, 'h' ^ 1, 'e' ^ 2, 'l' ^ 3, 'l' ^ 4, 'o' ^ 1}},
+		{dir: 1, b: []byte{0x16, 0x03, 0x03}}, // looks like TLS, but after plaintext
 	}
 	for _, plain := range []bool{false, true} {
 		inner := &fakeInner{plain: plain}
