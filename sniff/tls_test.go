@@ -222,3 +222,41 @@ func tlsDamaged(t *testing.T, tc tlsCapture) {
 		})
 	}
 }
+
+// TestTLSMidstream: a capture that starts after the TLS handshakes cannot
+// be decrypted, keys or not: each connection is shown once as TLS whose
+// handshake was not captured, with or without -p, and no frame is made up
+// from its ciphertext.
+func TestTLSMidstream(t *testing.T) {
+	tc := tlsCaptures[0]
+	c, err := pcaptest.Parse(pcaptest.Load(t, tc.name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := serverRecords(t, c, tc.port)
+	// From the fifth application data record of the servers on: both
+	// connections are past their handshakes (the test fails otherwise,
+	// finding messages).
+	c.Packets = c.Packets[idx[4]:]
+	b, err := c.Bytes()
+	path := damaged(t, "midstream.pcap", b, err)
+	for _, ports := range [][]uint16{nil, {uint16(tc.port)}} {
+		r := runNDJSONKeys(t, path, tc.keys(t), ports)
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		opens := 0
+		for _, e := range r.events {
+			switch {
+			case e.Event == "open" && e.TLS != nil && !e.TLS.Decrypted && e.TLS.Reason == "handshake not captured":
+				opens++
+			case e.Event == "close":
+			default:
+				t.Errorf("-p %v: %+v", ports, e)
+			}
+		}
+		if opens != tc.conns {
+			t.Errorf("-p %v: %d connections shown undecrypted, want %d", ports, opens, tc.conns)
+		}
+	}
+}
