@@ -39,6 +39,12 @@ const ResyncWindow = 64
 // tried with, however many records the gap may have held.
 const maxResyncSeqs = 4 * ResyncWindow
 
+// scanBudget is how many bytes of AEAD work (record bytes times the
+// sequence numbers tried) each byte scanned while framing is lost may pay
+// for: enough to try one record found with every sequence number of its
+// window, and a bound on the work crafted bytes can cause.
+const scanBudget = maxResyncSeqs + ResyncWindow + 2
+
 // maxFailRun is how many records of a run of authentication failures are
 // tried with the whole ResyncWindow; later ones only with the expected
 // sequence number, so a wrong key costs one open per record.
@@ -90,6 +96,7 @@ type tlsDir struct {
 	lost     bool   // record framing lost (gap, bad header): scanning
 	lostLo   uint64 // the first sequence number tried on a record found while lost
 	lostN    int    // how many are tried
+	budget   int    // AEAD work (bytes) the bytes scanned may still pay for
 	records  uint64 // records read, for messages
 	avg      int    // running average of record sizes
 }
@@ -727,6 +734,7 @@ func (c *conn) scan(dir reassembly.Dir, d *tlsDir, b []byte, t time.Time) []byte
 	n := min(maxScan-len(d.part), len(b))
 	d.part = append(d.part, b[:n]...)
 	b = b[n:]
+	d.budget = min(d.budget+n*scanBudget, maxScan*scanBudget)
 	p := d.part
 	limit := c.t.limit()
 	i := 0
@@ -800,9 +808,15 @@ func (c *conn) resync(dir reassembly.Dir, d *tlsDir, rec []byte, ccs bool, t tim
 	c.outTo(dir, t)
 	start := len(c.h.out)
 	e := &d.ep
-	out, seq, ok := c.openWindow(e, rec, d.lostLo, d.lostN)
-	if !ok && tc.version == tls.VersionTLS13 && !d.app {
+	tries := min(d.lostN, d.budget/len(rec)-1)
+	if tries <= 0 {
+		return false // too much work for the bytes scanned
+	}
+	d.budget -= (tries + 1) * len(rec)
+	out, seq, ok := c.openWindow(e, rec, d.lostLo, tries)
+	if !ok && tc.version == tls.VersionTLS13 && !d.app && d.budget >= ResyncWindow*len(rec) {
 		// The handshake's end may have been lost too.
+		d.budget -= ResyncWindow * len(rec)
 		out, seq, ok = c.openWindow(&d.next, rec, 0, ResyncWindow)
 		if ok {
 			d.ep, d.app = d.next, true
