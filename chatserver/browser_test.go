@@ -7,13 +7,16 @@ import (
 
 	"github.com/chatsniff/chatsniff/chat"
 	"github.com/chatsniff/chatsniff/internal/browsertest"
+	"github.com/chromedp/cdproto/security"
 	"github.com/chromedp/chromedp"
 )
 
 // TestBrowser drives the page in headless Chromium: log in as mynick, say
 // "hi, all !", and a second (Go) client receives the broadcast. It checks
 // on the server that the browser negotiated permessage-deflate, and that
-// markup from another user is shown as text.
+// markup from another user is shown as text. The last case is over TLS:
+// the page on https:// connects with wss:// (the browser told to take the
+// self-signed certificate).
 func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test in -short mode")
@@ -21,23 +24,36 @@ func TestBrowser(t *testing.T) {
 	browser := browsertest.New(t, 90*time.Second)
 
 	for _, tc := range []struct {
+		name          string
 		proto         chat.Protocol
 		observerLogin string
 		browserLogin  string // what the observer sees when the browser logs in
 		browserSays   string
 		observerSays  string
 	}{
-		{chat.ProtocolUID, `{"type":"login","name":"observer"}`,
+		{"uid", chat.ProtocolUID, `{"type":"login","name":"observer"}`,
 			`{"type":"login","uid":2,"name":"mynick","time":"T"}`,
 			`{"type":"say","from_uid":2,"to_uid":"all","content":"hi, all !","time":"T"}`,
 			`{"type":"say","to_uid":"all","content":"<img src=x onerror=alert(1)> & bye"}`},
-		{chat.ProtocolRoom, `{"type":"login","client_name":"observer","room_id":1}`,
+		{"room", chat.ProtocolRoom, `{"type":"login","client_name":"observer","room_id":1}`,
+			`{"type":"login","client_id":"*","client_name":"mynick","time":"T"}`,
+			`{"type":"say","from_client_id":"*","from_client_name":"mynick","to_client_id":"all","content":"hi, all !","time":"T"}`,
+			`{"type":"say","to_client_id":"all","to_client_name":"all","content":"<img src=x onerror=alert(1)> & bye"}`},
+		{"room over tls", chat.ProtocolRoom, `{"type":"login","client_name":"observer","room_id":1}`,
 			`{"type":"login","client_id":"*","client_name":"mynick","time":"T"}`,
 			`{"type":"say","from_client_id":"*","from_client_name":"mynick","to_client_id":"all","content":"hi, all !","time":"T"}`,
 			`{"type":"say","to_client_id":"all","to_client_name":"all","content":"<img src=x onerror=alert(1)> & bye"}`},
 	} {
-		t.Run(string(tc.proto), func(t *testing.T) {
-			ts := startServer(t, Options{Protocol: tc.proto, PingInterval: 500 * time.Millisecond})
+		t.Run(tc.name, func(t *testing.T) {
+			opts := Options{Protocol: tc.proto, PingInterval: 500 * time.Millisecond}
+			if strings.HasSuffix(tc.name, "tls") {
+				cfg, _, err := SelfSignedTLS(nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				opts.TLS = cfg
+			}
+			ts := startServer(t, opts)
 			observer := dial(t, ts, "observer")
 			observer.send(tc.observerLogin)
 			observer.next() // its own login reply or user list
@@ -46,6 +62,11 @@ func TestBrowser(t *testing.T) {
 			}
 			tab, cancelTab := chromedp.NewContext(browser)
 			defer cancelTab()
+			if opts.TLS != nil {
+				if _, err := chromedp.Call(tab, security.SetIgnoreCertificateErrors, security.SetIgnoreCertificateErrorsParams{Ignore: true}); err != nil {
+					t.Fatalf("browser: %v", err)
+				}
+			}
 			err := chromedp.Do(tab,
 				chromedp.Navigate(ts.pageURL),
 				chromedp.WaitVisible(chromedp.ID("nick")),

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -26,7 +27,9 @@ type testServer struct {
 	*Server
 	wsURL   string
 	pageURL string
-	stop    func() error // cancels Serve and waits for it
+	// client trusts the server's certificate when it speaks TLS (nil: plain).
+	client *http.Client
+	stop   func() error // cancels Serve and waits for it
 }
 
 func startServer(t testing.TB, opts Options) *testServer {
@@ -55,6 +58,11 @@ func startServer(t testing.TB, opts Options) *testServer {
 		ws, web = "wss://", "https://"
 	}
 	ts := &testServer{Server: s, wsURL: ws + wsLn.Addr().String() + "/", pageURL: web + pageLn.Addr().String() + "/"}
+	if opts.TLS != nil {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: certPool(t, opts.TLS)}}
+		t.Cleanup(tr.CloseIdleConnections)
+		ts.client = &http.Client{Transport: tr}
+	}
 	stopped := false
 	var serveErr error
 	ts.stop = func() error {
@@ -97,7 +105,7 @@ func dial(t testing.TB, ts *testServer, name string) *wsClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, ts.wsURL, nil)
+	c, _, err := websocket.Dial(ctx, ts.wsURL, &websocket.DialOptions{HTTPClient: ts.client})
 	if err != nil {
 		t.Fatalf("%s: dial: %v", name, err)
 	}

@@ -271,12 +271,16 @@ func (s *Server) Serve(ctx context.Context, wsLn, pageLn net.Listener) error {
 			return err
 		}
 	}
-	wsSrv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	// net/http's own complaints (a TLS handshake a browser broke off over
+	// the self-signed certificate, above all) are debug logs, not lines on
+	// stderr beside the structured ones.
+	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)
+	wsSrv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
 	errc := make(chan error, 2)
 	go func() { errc <- serveErr("websocket", wsSrv.Serve(wsLn)) }()
 	var pageSrv *http.Server
 	if pageLn != nil {
-		pageSrv = &http.Server{Handler: page, ReadHeaderTimeout: 10 * time.Second}
+		pageSrv = &http.Server{Handler: page, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
 		go func() { errc <- serveErr("web page", pageSrv.Serve(pageLn)) }()
 	}
 	pingCtx, stopPing := context.WithCancel(ctx)

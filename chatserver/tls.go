@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net"
@@ -82,17 +83,41 @@ func fingerprint(sum []byte) string {
 }
 
 // LoadTLS makes a TLS configuration from a PEM certificate (chain) and key.
+// An error names the file at fault: missing, not PEM, or the two not a pair.
 func LoadTLS(certFile, keyFile string) (*tls.Config, error) {
-	for _, f := range []string{certFile, keyFile} {
-		if _, err := os.Stat(f); err != nil {
-			return nil, fmt.Errorf("tls: %w", err)
-		}
-	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	certPEM, err := os.ReadFile(certFile)
 	if err != nil {
-		return nil, fmt.Errorf("tls: %s, %s: %w", certFile, keyFile, err)
+		return nil, fmt.Errorf("tls certificate: %w", err)
+	}
+	keyPEM, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls key: %w", err)
+	}
+	if !hasPEM(certPEM, "CERTIFICATE") {
+		return nil, fmt.Errorf("tls certificate %s: no PEM CERTIFICATE block", certFile)
+	}
+	if !hasPEM(keyPEM, "PRIVATE KEY") {
+		return nil, fmt.Errorf("tls key %s: no PEM PRIVATE KEY block", keyFile)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("tls certificate %s, key %s: %w", certFile, keyFile, err)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}}, nil
+}
+
+// hasPEM tells whether b holds a PEM block whose type ends in kind
+// ("PRIVATE KEY" takes "EC PRIVATE KEY" and "RSA PRIVATE KEY" too).
+func hasPEM(b []byte, kind string) bool {
+	for {
+		var blk *pem.Block
+		if blk, b = pem.Decode(b); blk == nil {
+			return false
+		}
+		if strings.HasSuffix(blk.Type, kind) {
+			return true
+		}
+	}
 }
 
 // KeyLogFile opens name for appending TLS secrets in the NSS key log

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"net/http"
 	"os"
@@ -18,7 +19,7 @@ import (
 )
 
 // certPool trusts the certificate of cfg.
-func certPool(t *testing.T, cfg *tls.Config) *x509.CertPool {
+func certPool(t testing.TB, cfg *tls.Config) *x509.CertPool {
 	t.Helper()
 	cert, err := x509.ParseCertificate(cfg.Certificates[0].Certificate[0])
 	if err != nil {
@@ -55,18 +56,71 @@ func TestSelfSignedTLS(t *testing.T) {
 	}
 }
 
-// TestLoadTLS: a missing or bad file is an error that names it.
+// writePEM writes cfg's certificate and key as PEM files in dir.
+func writePEM(t *testing.T, dir, name string, cfg *tls.Config) (certFile, keyFile string) {
+	t.Helper()
+	c := cfg.Certificates[0]
+	der, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+// TestLoadTLS: a good pair loads; a missing or bad file is a one-line
+// error that names it, and a certificate and key that do not match name
+// both.
 func TestLoadTLS(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.pem")
 	os.WriteFile(bad, []byte("not PEM"), 0o600)
-	for _, tc := range []struct{ cert, key, want string }{
-		{filepath.Join(dir, "missing.pem"), bad, "missing.pem"},
-		{bad, filepath.Join(dir, "nokey.pem"), "nokey.pem"},
-		{bad, bad, "bad.pem"},
+	missing := filepath.Join(dir, "missing.pem")
+	a, _, err := SelfSignedTLS(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := SelfSignedTLS(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aCert, aKey := writePEM(t, dir, "a", a)
+	_, bKey := writePEM(t, dir, "b", b)
+
+	cfg, err := LoadTLS(aCert, aKey)
+	if err != nil {
+		t.Fatalf("LoadTLS(%s, %s): %v", aCert, aKey, err)
+	}
+	if !bytes.Equal(cfg.Certificates[0].Certificate[0], a.Certificates[0].Certificate[0]) {
+		t.Error("LoadTLS loaded another certificate")
+	}
+	for _, tc := range []struct {
+		cert, key string
+		want      []string
+	}{
+		{missing, aKey, []string{"certificate", "missing.pem"}},
+		{aCert, missing, []string{"key", "missing.pem"}},
+		{bad, aKey, []string{"certificate", "bad.pem"}},
+		{aCert, bad, []string{"key", "bad.pem"}},
+		{aKey, aKey, []string{"certificate", "a.key"}},
+		{aCert, aCert, []string{"key", "a.crt"}},
+		{aCert, bKey, []string{"a.crt", "b.key"}},
 	} {
-		if _, err := LoadTLS(tc.cert, tc.key); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("LoadTLS(%s, %s): %v, want an error naming %s", tc.cert, tc.key, err, tc.want)
+		_, err := LoadTLS(tc.cert, tc.key)
+		if err == nil {
+			t.Errorf("LoadTLS(%s, %s): no error", tc.cert, tc.key)
+			continue
+		}
+		for _, w := range tc.want {
+			if msg := err.Error(); !strings.Contains(msg, w) || strings.Contains(msg, "\n") {
+				t.Errorf("LoadTLS(%s, %s): %q, want one line naming %s", filepath.Base(tc.cert), filepath.Base(tc.key), msg, w)
+			}
 		}
 	}
 }
@@ -107,7 +161,7 @@ func TestServeTLS(t *testing.T) {
 	}
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: certPool(t, cfg)}}}
 	defer hc.CloseIdleConnections()
-	for _, path := range []string{"", "app.js"} {
+	for _, path := range []string{"", "app.js", "config.js"} {
 		resp, err := hc.Get(ts.pageURL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -117,8 +171,8 @@ func TestServeTLS(t *testing.T) {
 		if resp.StatusCode != 200 || resp.TLS == nil {
 			t.Fatalf("%s: %s, TLS %v", path, resp.Status, resp.TLS != nil)
 		}
-		if path == "app.js" && !strings.Contains(string(body), "wss://") {
-			t.Errorf("app.js has no wss:// for an https page")
+		if path == "config.js" && !strings.Contains(string(body), `"wsScheme":"wss://"`) {
+			t.Errorf("config.js does not name wss://: %s", body)
 		}
 	}
 

@@ -14,7 +14,8 @@ import (
 var webFiles embed.FS
 
 // PageHandler serves the chat page from the embedded web/ directory, and
-// /config.js telling the page which WebSocket port and protocol to use.
+// /config.js telling the page which WebSocket scheme, port and protocol to
+// use: wss:// when the server speaks TLS (Options.TLS), else ws://.
 func (s *Server) PageHandler(wsAddr net.Addr) (http.Handler, error) {
 	root, err := fs.Sub(webFiles, "web")
 	if err != nil {
@@ -26,10 +27,15 @@ func (s *Server) PageHandler(wsAddr net.Addr) (http.Handler, error) {
 	} else if _, p, err := net.SplitHostPort(wsAddr.String()); err == nil {
 		port, _ = strconv.Atoi(p)
 	}
+	scheme := "ws://"
+	if s.opts.TLS != nil {
+		scheme = "wss://"
+	}
 	cfg, err := json.Marshal(struct {
+		WSScheme string `json:"wsScheme"`
 		WSPort   int    `json:"wsPort"`
 		Protocol string `json:"protocol"`
-	}{port, string(s.opts.Protocol)})
+	}{scheme, port, string(s.opts.Protocol)})
 	if err != nil {
 		return nil, fmt.Errorf("page config: %w", err)
 	}

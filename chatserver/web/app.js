@@ -154,7 +154,9 @@
   function connect() {
     var host = location.hostname || '127.0.0.1';
     if (host.indexOf(':') >= 0 && host[0] !== '[') host = '[' + host + ']';
-    var scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+    // config.js names the scheme the WebSocket listener speaks (wss://
+    // under serve --tls); without it, the page's own scheme is the guess.
+    var scheme = cfg.wsScheme || (location.protocol === 'https:' ? 'wss://' : 'ws://');
     setStatus('connecting…');
     try {
       ws = new WebSocket(scheme + host + ':' + cfg.wsPort + '/');
