@@ -7,15 +7,15 @@ require (
 	github.com/spf13/cobra v1.10.2
 )
 
-require github.com/rogpeppe/go-internal v1.16.0
-
 require (
-	golang.org/x/crypto v0.51.0 // indirect
-	golang.org/x/tools v0.26.0 // indirect
+	github.com/rogpeppe/go-internal v1.16.0
+	golang.org/x/crypto v0.51.0
 )
 
+require golang.org/x/tools v0.26.0 // indirect
+
 require (
-	github.com/chromedp/cdproto v0.159.0 // indirect
+	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coder/websocket v1.8.15
 	github.com/fatih/color v1.19.0
