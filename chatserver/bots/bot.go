@@ -3,7 +3,6 @@ package bots
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,26 +52,28 @@ func (b *bot) dial(ctx context.Context) error {
 		opts.CompressionMode = websocket.CompressionNoContextTakeover
 	}
 	if b.stalled || b.r.opts.TLS != nil {
-		tr := &http.Transport{TLSClientConfig: b.r.opts.TLS}
-		if b.stalled {
-			d := &net.Dialer{}
-			tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-				c, err := d.DialContext(ctx, network, addr)
-				if tc, ok := c.(*net.TCPConn); ok {
-					tc.SetReadBuffer(stalledReadBuffer)
-				}
-				return c, err
+		d := &net.Dialer{}
+		dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if tc, ok := c.(*net.TCPConn); ok && b.stalled {
+				tc.SetReadBuffer(stalledReadBuffer)
+			}
+			return c, err
+		}
+		tr := &http.Transport{DialContext: dial}
+		if cfg := b.r.opts.TLS; cfg != nil {
+			// The TLS handshake is the bots' own, not the Transport's:
+			// it drops ALPN from an upgrade's ClientHello, and hides what
+			// went wrong with a server that does not speak TLS.
+			tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				return dialTLS(ctx, dial, cfg, network, addr)
 			}
 		}
 		opts.HTTPClient = &http.Client{Transport: tr}
 	}
-	c, _, err := websocket.Dial(ctx, b.r.opts.URL, opts)
+	c, resp, err := websocket.Dial(ctx, b.r.opts.URL, opts)
 	if err != nil {
-		var unknown x509.UnknownAuthorityError
-		if errors.As(err, &unknown) {
-			return fmt.Errorf("client %d: connect: %w (for the self-signed certificate of chatsniff serve --tls, add --insecure)", b.idx, err)
-		}
-		return fmt.Errorf("client %d: connect: %w", b.idx, err)
+		return dialError(b.r.opts.URL, b.idx, resp, err)
 	}
 	c.SetReadLimit(maxMessage)
 	b.conn = c

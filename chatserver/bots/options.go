@@ -30,7 +30,12 @@ type Options struct {
 	// URL is the server's WebSocket address, ws://host:port/ or wss://.
 	URL string
 	// TLS configures the wss:// connections (nil: Go's defaults, the
-	// system's roots); its KeyLogWriter, if any, gets their secrets.
+	// system's roots); its KeyLogWriter, if any, gets their secrets, so
+	// that a capture of them can be decrypted (chatsniff demo --tls hands
+	// in one it reads). InsecureSkipVerify takes the self-signed
+	// certificate of chatsniff serve --tls (chatserver.SelfSignedTLS);
+	// RootCAs holding that certificate checks it instead. ALPN offers
+	// HTTP/1.1 unless NextProtos says otherwise. Unused for ws://.
 	TLS *tls.Config
 	// Protocol is the chat protocol: chat.ProtocolUID (default) or chat.ProtocolRoom.
 	Protocol chat.Protocol
@@ -125,6 +130,11 @@ func (o Options) withDefaults(ctx context.Context) (Options, error) {
 	}
 	if err := checkURL(ctx, o.URL, o.AllowRemote); err != nil {
 		return o, err
+	}
+	if u, _ := url.Parse(o.URL); u.Scheme == "wss" {
+		o.TLS = clientTLS(o.TLS)
+	} else {
+		o.TLS = nil
 	}
 	return o, nil
 }
