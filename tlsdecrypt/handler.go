@@ -58,6 +58,8 @@ type Handler struct {
 	out   []byte // plaintext being batched for one inner Data call
 	// outDir is the direction of the plaintext in out.
 	outDir reassembly.Dir
+	// freeParts are buffers for records split across Data calls (getPart).
+	freeParts [][]byte
 
 	// tickets and sessions map a TLS 1.2 session ticket or session ID to
 	// the master secret of the connection that made it.

@@ -132,6 +132,9 @@ func (c *conn) feed(dir reassembly.Dir, b []byte, t time.Time) {
 			}
 			need := 5 + recordLen(d.part) - len(d.part)
 			n := min(need, len(b))
+			if cap(d.part) < len(d.part)+need {
+				d.part = append(c.h.getPart(), d.part...)
+			}
 			d.part = append(d.part, b[:n]...)
 			b = b[n:]
 			if n < need {
@@ -140,7 +143,8 @@ func (c *conn) feed(dir reassembly.Dir, b []byte, t time.Time) {
 			if !c.record(dir, d, d.part, t) && !c.hold(dir, d.part, false, 0, t) {
 				c.holdOverflow(t)
 			}
-			d.part = d.part[:0]
+			c.h.putPart(d.part)
+			d.part = nil
 			continue
 		}
 		if !c.checkHeader(dir, d, b, t) {
@@ -150,7 +154,7 @@ func (c *conn) feed(dir reassembly.Dir, b []byte, t time.Time) {
 		}
 		n := 5 + recordLen(b)
 		if len(b) < n {
-			d.part = append(d.part[:0], b...)
+			d.part = append(c.h.getPart(), b...)
 			break
 		}
 		if !c.record(dir, d, b[:n], t) {
@@ -162,6 +166,31 @@ func (c *conn) feed(dir reassembly.Dir, b []byte, t time.Time) {
 }
 
 func recordLen(h []byte) int { return int(h[3])<<8 | int(h[4]) }
+
+// A record split across Data calls is gathered in a buffer of the largest
+// record size, taken from the Handler's free list and given back once the
+// record is whole: with thousands of connections, most of them between
+// records at any time, this keeps their memory (and the garbage of buffers
+// grown by appends) to the records actually in flight.
+const (
+	partSize     = 5 + maxRecordLen12
+	maxFreeParts = 64
+)
+
+func (h *Handler) getPart() []byte {
+	if n := len(h.freeParts); n > 0 {
+		p := h.freeParts[n-1]
+		h.freeParts = h.freeParts[:n-1]
+		return p
+	}
+	return make([]byte, 0, partSize)
+}
+
+func (h *Handler) putPart(p []byte) {
+	if cap(p) == partSize && len(h.freeParts) < maxFreeParts {
+		h.freeParts = append(h.freeParts, p[:0])
+	}
+}
 
 // limit returns the longest record the connection's version allows.
 func (tc *tlsConn) limit() int {
