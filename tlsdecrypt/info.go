@@ -42,8 +42,24 @@ func (i Info) CipherName() string {
 	if i.Cipher == 0 {
 		return ""
 	}
+	if name, ok := suiteNames[i.Cipher]; ok {
+		return name
+	}
 	return tls.CipherSuiteName(i.Cipher)
 }
+
+// suiteNames are the names of the suites Go knows, looked up once:
+// tls.CipherSuiteName builds the whole list of suites at every call, and
+// every open event of a TLS connection names its suite.
+var suiteNames = func() map[uint16]string {
+	m := map[uint16]string{}
+	for _, list := range [][]*tls.CipherSuite{tls.CipherSuites(), tls.InsecureCipherSuites()} {
+		for _, cs := range list {
+			m[cs.ID] = cs.Name
+		}
+	}
+	return m
+}()
 
 // Conn is what the inner Handler's Conn may also implement to hear of TLS.
 // A Conn that does not implement it gets only the plaintext Data/Gap/End.
