@@ -20,7 +20,7 @@ func newBotsCmd() *cobra.Command {
 		keyLog   string
 	)
 	cmd := &cobra.Command{
-		Use:   "bots [ws://127.0.0.1:7272/]",
+		Use:   "bots [ws://127.0.0.1:7272/ | wss://...]",
 		Short: "Simulated chat users: a demo, or a load generator with a report",
 		Long: `Connect simulated users to a workerman-chat compatible server over real
 WebSocket connections; they log in and chat.
@@ -35,10 +35,16 @@ duplicated and out-of-order messages, p50/p99/max latency, errors, and the
 server's CPU when --server-pid is given. --ramp finds the highest clean rate
 (every message delivered once, in order, p99 under --clean-p99).
 
+wss:// connects over TLS, the certificate verified; --insecure accepts any,
+as the self-signed one of chatsniff serve --tls needs. --keylog FILE, or
+$SSLKEYLOGFILE when it is not given, appends the TLS secrets in the NSS key
+log format, with which chatsniff read/live --keylog decrypts a capture.
+
 Only loopback addresses are accepted unless --allow-remote is given.`,
 		Example: `  chatsniff bots -n 20 --rate 50 ws://127.0.0.1:7272
   chatsniff bots --load -n 200 --rate 1000 --protocol room --server-pid $(pidof chatsniff) ws://127.0.0.1:7272
-  chatsniff bots --load --ramp -n 50 --rate 1000 ws://127.0.0.1:7272`,
+  chatsniff bots --load --ramp -n 50 --rate 1000 ws://127.0.0.1:7272
+  chatsniff bots --insecure --keylog /tmp/keys.log wss://127.0.0.1:7272   # against chatsniff serve --tls`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.URL = "ws://127.0.0.1:7272/"
@@ -46,10 +52,13 @@ Only loopback addresses are accepted unless --allow-remote is given.`,
 				opts.URL = args[0]
 			}
 			opts.Protocol = chat.Protocol(protocol)
+			wss := strings.HasPrefix(strings.ToLower(opts.URL), "wss://")
 			if keyLog == "" {
 				keyLog = os.Getenv("SSLKEYLOGFILE")
+			} else if !wss {
+				return fmt.Errorf("--keylog needs a wss:// URL")
 			}
-			if strings.HasPrefix(opts.URL, "wss://") {
+			if wss {
 				opts.TLS = &tls.Config{InsecureSkipVerify: insecure}
 				if keyLog != "" {
 					w, err := chatserver.KeyLogFile(keyLog, func(err error) { fmt.Fprintln(cmd.ErrOrStderr(), "chatsniff bots: warning:", err) })
@@ -64,8 +73,8 @@ Only loopback addresses are accepted unless --allow-remote is given.`,
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&insecure, "insecure", false, "wss://: accept any certificate (the self-signed one of chatsniff serve --tls)")
-	f.StringVar(&keyLog, "keylog", "", "wss://: append the TLS secrets to key log `FILE` (default $SSLKEYLOGFILE), for chatsniff --keylog")
+	f.BoolVar(&insecure, "insecure", false, "wss://: accept any certificate unchecked (the self-signed one of chatsniff serve --tls)")
+	f.StringVar(&keyLog, "keylog", "", "wss://: append the TLS secrets to key log `FILE` (NSS format; default $SSLKEYLOGFILE), for chatsniff --keylog")
 	f.IntVarP(&opts.Clients, "clients", "n", bots.DefaultClients, "number of simulated users")
 	f.Float64Var(&opts.Rate, "rate", bots.DefaultRate, "messages said per second, all users together (the ramp's first step)")
 	f.IntVar(&opts.Rooms, "rooms", bots.DefaultRooms, "rooms to spread the users over (room protocol)")

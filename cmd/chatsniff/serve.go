@@ -34,7 +34,17 @@ browser, pick a nickname and chat; capture the traffic with chatsniff live.
 (numbered users, no rooms); --protocol room is today's workerman-chat
 (client_ids, rooms from ?room_id=, a ping every 10 s).
 permessage-deflate is offered (browsers then compress); --no-deflate stops it,
-as the real workerman-chat never negotiates it.`,
+as the real workerman-chat never negotiates it.
+
+--tls serves wss:// and the page over https:// (the page then connects with
+wss://), TLS 1.2 and 1.3, ALPN http/1.1. The certificate is made at start,
+self-signed (ECDSA P-256, valid 7 days for localhost, 127.0.0.1, ::1 and the
+listen hosts), its SHA-256 fingerprint logged so that the browser's warning
+can be checked against it; --cert FILE --key FILE (PEM) serve another.
+--keylog FILE, or $SSLKEYLOGFILE when it is not given, appends the TLS secrets
+in the NSS key log format, with which chatsniff read/live --keylog (or
+Wireshark) decrypts a capture. Bots take the self-signed certificate with
+chatsniff bots --insecure wss://127.0.0.1:7272/.`,
 		Example: `  chatsniff serve
   chatsniff serve --ws 127.0.0.1:7272 --http 127.0.0.1:55151 --protocol room
   chatsniff serve --tls --keylog /tmp/keys.log     # wss:// and https://, secrets for chatsniff --keylog`,
@@ -53,6 +63,8 @@ as the real workerman-chat never negotiates it.`,
 			opts.Protocol = chat.Protocol(protocol)
 			if keyLog == "" {
 				keyLog = os.Getenv("SSLKEYLOGFILE")
+			} else if !useTLS {
+				return fmt.Errorf("--keylog needs --tls")
 			}
 			cfg, closeKeys, err := serveTLS(opts, useTLS, certFile, keyFile, keyLog)
 			if err != nil {
@@ -78,7 +90,7 @@ as the real workerman-chat never negotiates it.`,
 	f.BoolVar(&useTLS, "tls", false, "serve wss:// and the page over https://, with a self-signed certificate unless --cert and --key are given")
 	f.StringVar(&certFile, "cert", "", "PEM certificate `FILE` for --tls")
 	f.StringVar(&keyFile, "key", "", "PEM private key `FILE` for --tls")
-	f.StringVar(&keyLog, "keylog", "", "with --tls, append the TLS secrets to key log `FILE` (default $SSLKEYLOGFILE), for chatsniff --keylog")
+	f.StringVar(&keyLog, "keylog", "", "with --tls, append the TLS secrets to key log `FILE` (NSS format; default $SSLKEYLOGFILE), for chatsniff --keylog")
 	f.StringVar(&opts.PprofAddr, "pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.BoolVar(&logJSON, "log-json", false, "log as JSON lines instead of text")

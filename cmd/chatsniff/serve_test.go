@@ -70,6 +70,18 @@ func flood(t *testing.T, p *serveProc) {
 	if err := reader.Write(context.Background(), websocket.MessageText, []byte(`{"type":"login","name":"reader"}`)); err != nil {
 		t.Fatalf("reader: login: %v", err)
 	}
+	// Logged in before the others, so that it sees their logins.
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, b, err := reader.Read(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("reader: waiting for its user list: %v", err)
+		}
+		if strings.Contains(string(b), `"type":"user_list"`) {
+			break
+		}
+	}
 	raw := p.dialRawWS(t, 0)
 	raw.send(t, `{"type":"login","name":"raw"}`)
 	stalled := p.dialRawWS(t, 4096)
@@ -134,9 +146,17 @@ func flood(t *testing.T, p *serveProc) {
 	go func() {
 		defer close(dropped)
 		say := []byte(`{"type":"say","to_uid":"all","content":"` + strings.Repeat("f", 1000) + `"}`)
+		// Once the server drops the flooder, its says in flight are lost
+		// and their credits never come back: the server's log says so.
+		me := flooder.conn.LocalAddr().String()
 		for {
 			select {
 			case <-credits:
+			case remote := <-p.drops:
+				if remote == me {
+					return
+				}
+				continue
 			case <-stopFlood:
 				return
 			}
@@ -183,17 +203,43 @@ func TestServeExitsOnSIGINTIdle(t *testing.T) {
 // a request, to either listener, and a WebSocket client that did its
 // handshake and nothing else. http.Server.Shutdown counts a new
 // connection as busy for 5 s, which held the exit for the whole shutdown
-// timeout.
+// timeout. With --tls, half a request is half a ClientHello, or a TLS
+// handshake done and half a request over it.
 func TestServeExitsMidHandshake(t *testing.T) {
-	p := startServe(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{{"plain", nil}, {"tls", []string{"--tls"}}} {
+		t.Run(tc.name, func(t *testing.T) { exitMidHandshake(t, tc.args...) })
+	}
+}
+
+func exitMidHandshake(t *testing.T, args ...string) {
+	p := startServe(t, args...)
+	useTLS := p.scheme == "wss://"
 	var half []net.Conn
 	for _, addr := range []string{p.ws, p.page} {
-		for _, sent := range []string{"", "GET / HTTP/1.1\r\nHost: " + addr + "\r\n"} {
-			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		sends := []string{"", "GET / HTTP/1.1\r\nHost: " + addr + "\r\n"}
+		if useTLS {
+			// A TLS record header announcing a ClientHello that never comes.
+			sends = append(sends, "\x16\x03\x01\x02\x00\x01")
+		}
+		for i, sent := range sends {
+			tcp, err := net.DialTimeout("tcp", addr, 5*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { c.Close() })
+			t.Cleanup(func() { tcp.Close() })
+			c := tcp
+			if useTLS && i == 1 {
+				tc := tls.Client(tcp, &tls.Config{InsecureSkipVerify: true})
+				tc.SetDeadline(time.Now().Add(5 * time.Second))
+				if err := tc.Handshake(); err != nil {
+					t.Fatal(err)
+				}
+				tc.SetDeadline(time.Time{})
+				c = tc
+			}
 			if _, err := io.WriteString(c, sent); err != nil {
 				t.Fatal(err)
 			}
@@ -204,7 +250,13 @@ func TestServeExitsMidHandshake(t *testing.T) {
 	// answered, the half-made ones above have been accepted, and the
 	// servers hold them.
 	ws := p.dialRawWS(t, 0)
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + p.page + "/")
+	web := &http.Client{Timeout: 10 * time.Second}
+	if useTLS {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+		defer tr.CloseIdleConnections()
+		web.Transport = tr
+	}
+	resp, err := web.Get(strings.Replace(p.scheme, "ws", "http", 1) + p.page + "/")
 	if err != nil {
 		t.Fatalf("page: %v", err)
 	}
@@ -244,6 +296,8 @@ type serveProc struct {
 
 	mu   sync.Mutex
 	logs []string
+	// drops has the remote address of each client the server dropped.
+	drops chan string
 }
 
 // dialOptions are the WebSocket client's options for p: over TLS, the
@@ -265,7 +319,7 @@ func startServe(t *testing.T, args ...string) *serveProc {
 	if err != nil || !strings.HasPrefix(filepath.Base(filepath.Dir(filepath.Dir(bin))), "testscript-main") {
 		t.Fatalf("chatsniff on PATH is %q (%v), not the copy of this test binary that TestMain installs", bin, err)
 	}
-	p := &serveProc{exited: make(chan struct{})}
+	p := &serveProc{exited: make(chan struct{}), drops: make(chan string, 16)}
 	p.cmd = exec.Command(bin, append([]string{"serve", "--ws", "127.0.0.1:0", "--http", "127.0.0.1:0", "--log-json"}, args...)...)
 	// A race-detector build sleeps 1 s before it exits
 	// (GORACE=atexit_sleep_ms, default 1000), which is no time of the server's.
@@ -301,11 +355,16 @@ func startServe(t *testing.T, args ...string) *serveProc {
 			p.mu.Lock()
 			p.logs = append(p.logs, line)
 			p.mu.Unlock()
-			var rec struct{ Msg, URL string }
+			var rec struct{ Msg, URL, Remote string }
 			if json.Unmarshal([]byte(line), &rec) != nil {
 				continue
 			}
 			switch rec.Msg {
+			case "client dropped":
+				select {
+				case p.drops <- rec.Remote:
+				default:
+				}
 			case "websocket":
 				scheme, rest, _ := strings.Cut(rec.URL, "//")
 				p.scheme = scheme + "//"
