@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -218,5 +219,40 @@ func TestServeTLS(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("shutdown took %v over TLS", d)
+	}
+}
+
+// writeCounter is a connection that records its writes.
+type writeCounter struct {
+	net.Conn
+	writes [][]byte
+}
+
+func (w *writeCounter) Write(p []byte) (int, error) {
+	w.writes = append(w.writes, bytes.Clone(p))
+	return len(p), nil
+}
+
+func (w *writeCounter) SetWriteDeadline(time.Time) error { return nil }
+
+// TestWriteBuffersJoinedOverTLS: a batch to a connection under TLS is
+// one Write of the frames joined (a TLS write per batch, not per frame),
+// in order; the join buffer is not kept past maxJoined.
+func TestWriteBuffersJoinedOverTLS(t *testing.T) {
+	w := &writeCounter{}
+	c := &lockedConn{Conn: w, raw: &writeCounter{}}
+	bufs := net.Buffers{[]byte("ab"), []byte("cd"), []byte("e")}
+	if err := c.writeBuffers(&bufs, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.writes) != 1 || string(w.writes[0]) != "abcde" || len(bufs) != 0 {
+		t.Errorf("writes %q, left %q: want one write of abcde, nothing left", w.writes, bufs)
+	}
+	big := net.Buffers{make([]byte, maxJoined), []byte("x")}
+	if err := c.writeBuffers(&big, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.writes) != 2 || len(w.writes[1]) != maxJoined+1 || c.joined != nil {
+		t.Errorf("%d writes, the last of %d bytes, join buffer kept %d: want 2, %d, none", len(w.writes), len(w.writes[len(w.writes)-1]), cap(c.joined), maxJoined+1)
 	}
 }
