@@ -298,6 +298,9 @@ func (x *Explain) notes(p *Packet, c *explainConn, events []decode.Event) (notes
 		if c.websocket {
 			what = "WebSocket data"
 			notes = append(notes, "WebSocket data from the "+sender+": part of a frame that a later packet completes")
+		} else if kind, why := tlsRecordKind(p.Payload); kind != "" {
+			what = "the TLS " + kind
+			notes = append(notes, "TLS from the "+sender+": "+kind+why)
 		} else {
 			what = "data"
 			notes = append(notes, "data from the "+sender+" (not WebSocket)")
@@ -433,4 +436,34 @@ func (x *Explain) Late(events []decode.Event) {
 		x.buf = append(x.buf, '\n')
 		x.w.Write(x.buf)
 	}
+}
+
+// tlsRecordKind names what a segment that starts with a TLS record holds,
+// as far as its first record tells ("ClientHello", "ServerHello",
+// "handshake", "change_cipher_spec", "alert", "application data"), with
+// why it matters to a reader; "" when it does not start with a record
+// header.
+func tlsRecordKind(b []byte) (kind, why string) {
+	if len(b) < 5 || b[1] != 3 || b[2] > 4 {
+		return "", ""
+	}
+	switch b[0] {
+	case 20:
+		return "change_cipher_spec", ""
+	case 21:
+		return "alert", ""
+	case 22:
+		if len(b) > 5 {
+			switch b[5] {
+			case 1:
+				return "ClientHello", " (its random names the connection's keys in the key log)"
+			case 2:
+				return "ServerHello", " (the version and cipher suite chosen)"
+			}
+		}
+		return "handshake", ""
+	case 23:
+		return "application data", " (encrypted; decrypted with the key log when it has the keys)"
+	}
+	return "", ""
 }

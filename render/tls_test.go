@@ -67,3 +67,26 @@ func TestNDJSONTLS(t *testing.T) {
 		t.Errorf("plain open with a tls object: %s", line)
 	}
 }
+
+// TestTLSRecordKind: --explain names a segment by its first TLS record.
+func TestTLSRecordKind(t *testing.T) {
+	for _, tc := range []struct {
+		b    string
+		want string
+	}{
+		{"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00", "ClientHello"},
+		{"\x16\x03\x03\x00\x05\x02\x00\x00\x01\x00", "ServerHello"},
+		{"\x16\x03\x03\x00\x05\x04\x00\x00\x01\x00", "handshake"},
+		{"\x14\x03\x03\x00\x01\x01", "change_cipher_spec"},
+		{"\x15\x03\x03\x00\x02\x01\x00", "alert"},
+		{"\x17\x03\x03\x00\x10abcdefghijklmnop", "application data"},
+		{"GET / HTTP/1.1\r\n", ""},
+		{"\x17\x03\x05\x00\x10", ""}, // no such version
+		{"\x17\x03", ""},
+		{"\x81\x05hello", ""}, // a WebSocket frame
+	} {
+		if got, _ := tlsRecordKind([]byte(tc.b)); got != tc.want {
+			t.Errorf("%q: %q, want %q", tc.b, got, tc.want)
+		}
+	}
+}
