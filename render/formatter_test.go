@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chatsniff/chatsniff/decode"
 )
@@ -114,4 +117,37 @@ func FuzzFormatter(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFormatterAddressPairs: the NDJSON formatter keeps each connection's
+// "client" and "server" fields; events of many connections, interleaved,
+// whose numbers share slots of its table, and a number that comes back with
+// other addresses (IPv6 with zones, ports 0 and 65535 among them), must
+// give the lines of the formatting that remembers nothing.
+func TestFormatterAddressPairs(t *testing.T) {
+	addrs := []netip.AddrPort{
+		netip.MustParseAddrPort("127.0.0.1:7272"),
+		netip.MustParseAddrPort("127.1.2.3:0"),
+		netip.MustParseAddrPort("[::1]:65535"),
+		netip.MustParseAddrPort("[fe80::1%eth0]:55151"),
+		netip.MustParseAddrPort("[::ffff:10.0.0.1]:443"),
+		netip.MustParseAddrPort("10.0.0.1:443"),
+	}
+	f := NewNDJSON(nil).Formatter()
+	rng := rand.New(rand.NewPCG(1, 2))
+	kinds := []decode.Kind{decode.KindOpen, decode.KindMessage, decode.KindGap, decode.KindClose, decode.KindError}
+	for i := range 5000 {
+		e := decode.Event{
+			Kind:   kinds[rng.IntN(len(kinds))],
+			Time:   ts.Add(time.Duration(i) * time.Millisecond),
+			ConnID: uint64(rng.IntN(3 * pairSlots)), // slots shared by up to three connections
+			Client: addrs[rng.IntN(len(addrs))],
+			Server: addrs[rng.IntN(len(addrs))],
+			Opcode: decode.OpText, Fragments: 1, Payload: []byte("x"), Length: 1, PayloadIsText: true,
+			Bytes: -1, Err: "e",
+		}
+		if got, want := f.AppendEvent(nil, &e), AppendNDJSON(nil, &e); !bytes.Equal(got, want) {
+			t.Fatalf("event %d (conn %d):\n got %s\nwant %s", i, e.ConnID, got, want)
+		}
+	}
 }
