@@ -72,12 +72,12 @@ func Run(ctx context.Context, opts Options) error {
 	var serverTLS, clientTLS *tls.Config
 	keyLogPath := ""
 	if o.TLS {
+		var cleanup func()
 		var err error
-		if serverTLS, clientTLS, keyLogPath, err = demoTLS(); err != nil {
+		if serverTLS, clientTLS, keyLogPath, cleanup, err = demoTLS(); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		defer os.RemoveAll(filepath.Dir(keyLogPath))
-		defer clientTLS.KeyLogWriter.(*chatserver.KeyLogWriter).Close()
+		defer cleanup()
 	}
 	srv, err := chatserver.New(chatserver.Options{
 		WSAddr:   wsLn.Addr().String(),
@@ -199,29 +199,34 @@ func Run(ctx context.Context, opts Options) error {
 
 // demoTLS makes the server's self-signed TLS configuration, and the
 // users' configuration that trusts it and writes their secrets to the key
-// log at keyLogPath, in a new directory of its own.
-func demoTLS() (server, client *tls.Config, keyLogPath string, err error) {
+// log at keyLogPath, in a new directory of its own, which cleanup closes
+// and removes.
+func demoTLS() (server, client *tls.Config, keyLogPath string, cleanup func(), err error) {
 	server, _, err = chatserver.SelfSignedTLS(nil)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", nil, err
 	}
 	cert, err := x509.ParseCertificate(server.Certificates[0].Certificate[0])
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", nil, err
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(cert)
 	dir, err := os.MkdirTemp("", "chatsniff-demo-")
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", nil, err
 	}
 	keyLogPath = filepath.Join(dir, "keys.log")
 	w, err := chatserver.KeyLogFile(keyLogPath, nil)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, nil, "", err
+		return nil, nil, "", nil, err
 	}
-	return server, &tls.Config{RootCAs: roots, KeyLogWriter: w}, keyLogPath, nil
+	cleanup = func() {
+		w.Close()
+		os.RemoveAll(dir)
+	}
+	return server, &tls.Config{RootCAs: roots, KeyLogWriter: w}, keyLogPath, cleanup, nil
 }
 
 // listen listens on addr, or on def and, if that is taken, on a free port
