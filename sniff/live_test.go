@@ -679,21 +679,35 @@ func liveWriteAndCount(t *testing.T, iface string) {
 	if n := strings.Count(out, `"event":"message"`); n < limit {
 		t.Errorf("read back %d messages from the -w file, want at least %d", n, limit)
 	}
+	// tcpdump reads the file: a line per packet, at least one per message
+	// printed. tshark finds at least as many frames, counted by their
+	// opcodes: a server's replies may share a packet.
 	for _, tool := range []struct {
-		name string
-		args []string
+		name  string
+		args  []string
+		count func(out string) int
 	}{
-		{"tcpdump", []string{"-n", "-r", pcap}},
-		{"tshark", []string{"-n", "-r", pcap, "-d", fmt.Sprintf("tcp.port==%d,http", srv.port), "-Y", "websocket"}},
+		{"tcpdump", []string{"-n", "-r", pcap}, func(out string) int { return strings.Count(out, "\n") }},
+		{"tshark", []string{"-n", "-r", pcap, "-d", fmt.Sprintf("tcp.port==%d,http", srv.port), "-Y", "websocket", "-T", "fields", "-e", "websocket.opcode"},
+			func(out string) int {
+				n := 0
+				for line := range strings.Lines(out) {
+					n += len(strings.FieldsFunc(line, func(r rune) bool { return r == ',' || r == '\n' }))
+				}
+				return n
+			}},
 	} {
 		path := toolPath(t, tool.name)
-		b, err := exec.Command(path, tool.args...).CombinedOutput()
+		cmd := exec.Command(path, tool.args...)
+		var errOut bytes.Buffer
+		cmd.Stderr = &errOut
+		b, err := cmd.Output()
 		if err != nil {
-			t.Errorf("%s %s: %v\n%s", tool.name, strings.Join(tool.args, " "), err, b)
+			t.Errorf("%s %s: %v\n%s%s", tool.name, strings.Join(tool.args, " "), err, b, errOut.String())
 			continue
 		}
-		if lines := strings.Count(string(b), "\n"); lines < limit {
-			t.Errorf("%s shows %d lines, want at least %d:\n%s", tool.name, lines, limit, b)
+		if n := tool.count(string(b)); n < limit {
+			t.Errorf("%s shows %d, want at least %d:\n%s", tool.name, n, limit, b)
 		}
 	}
 }
