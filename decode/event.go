@@ -147,9 +147,18 @@ type Event struct {
 	// Midstream is set when the connection's upgrade was not captured and
 	// its bytes were recognised as frames (open-less connections on -p ports).
 	Midstream bool
+	// Polling is set on the events of an Engine.IO HTTP long-polling
+	// connection (requests whose target has transport=polling), which
+	// never upgrades to WebSocket: its open event is its first polling
+	// request, and each request or response body is one message event
+	// (Opcode text, or binary for an application/octet-stream body), with
+	// Method and Path naming the request it belongs to, and Status the
+	// response's code (0 on a request body).
+	Polling bool
+	Method  string // polling messages: the request's method, "GET" or "POST"
 
 	// open
-	Path        string // request target of the GET
+	Path        string // request target of the GET (of a polling message's request)
 	Host        string
 	Origin      string
 	UserAgent   string
@@ -187,12 +196,22 @@ type Event struct {
 	// asked to cut a long message's content (ChatOptions.MaxContent) and
 	// did; 0 when ChatLine is whole.
 	ChatLineLen int
+	// App is the app-protocol stage's reading of a message beyond Chat
+	// and ChatLine (package app): a *socketio.Message for Socket.IO and
+	// Engine.IO; nil otherwise. It is a new value for each event, so a
+	// Sink may keep the pointer.
+	App any
+	// Heartbeat marks a keep-alive rather than a conversation: a
+	// WebSocket ping or pong, a workerman-chat ping/pong message, an
+	// Engine.IO ping/pong. --no-heartbeat hides them.
+	Heartbeat bool
 
 	// gap
 	Bytes int // bytes lost, -1 when unknown
 
 	// rejected: the server's answer to the upgrade request (open events
-	// carry the request's Path, Host, Origin and UserAgent too)
+	// carry the request's Path, Host, Origin and UserAgent too); polling
+	// messages: the response's status
 	Status     int    // HTTP status code, e.g. 403
 	StatusText string // its reason phrase, e.g. "Forbidden"
 
