@@ -144,10 +144,12 @@ func parsePacket(s []byte, p *Packet, in *interner) error {
 	}
 	switch p.Type {
 	case Connect:
-		if len(payload) > 0 && payload[0] != '{' {
-			return errConnectObject
+		if len(payload) > 0 {
+			if payload[0] != '{' {
+				return errConnectObject
+			}
+			p.Data = payload
 		}
-		p.Data = payload
 	case Disconnect, ConnectError:
 		if len(payload) > 0 {
 			p.Data = payload
