@@ -80,21 +80,3 @@ func BenchmarkInflate(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*msgs), "ns/msg")
 }
-
-// BenchmarkChat pushes workerman-chat JSON messages, parsed and turned into
-// lines with learned names.
-func BenchmarkChat(b *testing.B) {
-	var stream []byte
-	stream = append(stream, sf(OpText, `{"type":"login","client_id":"7f00000108fc00000001","client_name":"bob","time":"2026-11-24 18:42:36","client_list":{"7f00000108fd00000001":"alice","7f00000108fc00000001":"bob"}}`)...)
-	const msgs = 100
-	for i := range msgs {
-		stream = append(stream, sf(OpText, fmt.Sprintf(`{"type":"say","from_client_id":"7f00000108fd00000001","from_client_name":"alice","to_client_id":"7f00000108fc00000001","content":"message %d","time":"2026-11-24 18:42:37"}`, i))...)
-	}
-	c, _ := benchConn(b, "")
-	b.SetBytes(int64(len(stream)))
-	b.ReportAllocs()
-	for b.Loop() {
-		feedSegments(c, reassembly.ServerToClient, stream)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*(msgs+1)), "ns/msg")
-}

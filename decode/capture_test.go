@@ -112,7 +112,7 @@ var captureMessages = map[string][2]uint64{
 
 // TestCaptures decodes every capture of RFC-abiding traffic without an
 // error: each WebSocket opens, every text message is valid, compressed ones
-// inflate, and the chat messages all read as chat lines.
+// inflate (package app/workerman reads their chat).
 func TestCaptures(t *testing.T) {
 	for _, path := range testCaptures(t, "*.pcap*") {
 		if strings.HasPrefix(filepath.Base(path), "violations-") {
@@ -120,7 +120,7 @@ func TestCaptures(t *testing.T) {
 		}
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			events, st := decodeCapture(t, path, Config{})
-			var opens, closes, chats, compressed int
+			var opens, closes, compressed int
 			for i := range events {
 				e := &events[i]
 				t.Log(describe(e))
@@ -141,16 +141,10 @@ func TestCaptures(t *testing.T) {
 					if e.Opcode == OpText && !e.PayloadIsText {
 						t.Errorf("text message not shown as text: %s", describe(e))
 					}
-					if e.Chat != nil {
-						chats++
-						if e.ChatLine == "" {
-							t.Errorf("chat message without a line: %s", e.Chat)
-						}
-					}
 				}
 			}
-			if opens == 0 || opens != closes || uint64(opens) != st.WebSockets || chats == 0 {
-				t.Errorf("%d opens, %d closes, %d chat messages, stats %+v", opens, closes, chats, st)
+			if opens == 0 || opens != closes || uint64(opens) != st.WebSockets {
+				t.Errorf("%d opens, %d closes, stats %+v", opens, closes, st)
 			}
 			if want, ok := captureMessages[filepath.Base(path)]; ok && st.Messages != want {
 				t.Errorf("messages by direction %v, testdata/README.md says %v", st.Messages, want)
@@ -252,65 +246,6 @@ func TestViolationCaptures(t *testing.T) {
 			t.Errorf("no rejected upgrade %s in the captures", p)
 		}
 	}
-}
-
-// TestChatReaderDeferred checks that a ChatReader after a Decoder with
-// DeferChat fills the events exactly as the Decoder does by itself, and
-// without lines leaves only ChatLine out.
-func TestChatReaderDeferred(t *testing.T) {
-	for _, path := range testCaptures(t, "*.pcap*") {
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			want, _ := decodeCapture(t, path, Config{})
-			for _, tc := range []struct {
-				name  string
-				lines bool
-				via   func(Sink) Sink
-			}{
-				{"lines", true, func(s Sink) Sink { return NewChatReader(s, ChatOptions{}) }},
-				{"no lines", false, func(s Sink) Sink { return NewChatReader(s, ChatOptions{NoLines: true}) }},
-				{"parsers and Line", true, func(s Sink) Sink { return splitChat(s, true) }},
-				{"parsers without lines", false, func(s Sink) Sink { return splitChat(s, false) }},
-			} {
-				lines := tc.lines
-				got, _ := decodeCaptureVia(t, path, Config{DeferChat: true}, tc.via)
-				if len(got) != len(want) {
-					t.Fatalf("%s: %d events, want %d", tc.name, len(got), len(want))
-				}
-				chats := 0
-				for i := range want {
-					w := want[i]
-					if !lines {
-						w.ChatLine = ""
-					}
-					if w.Chat != nil {
-						chats++
-					}
-					if !reflect.DeepEqual(got[i], w) {
-						t.Errorf("%s: event %d\n got %s %q\nwant %s %q", tc.name, i, describe(&got[i]), got[i].ChatLine, describe(&w), w.ChatLine)
-					}
-				}
-				if chats == 0 {
-					t.Error("no chat message in the capture")
-				}
-			}
-		})
-	}
-}
-
-// splitChat is a ChatReader's work split as sniff splits it: two
-// ChatParsers taking turns, then Line.
-func splitChat(next Sink, lines bool) Sink {
-	opts := ChatOptions{NoLines: !lines}
-	r := NewChatReader(nil, opts)
-	parsers := []*ChatParser{NewChatParser(opts), NewChatParser(opts)}
-	var pc ParsedChat
-	n := 0
-	return SinkFunc(func(e *Event) {
-		parsers[n%2].Parse(e, &pc)
-		n++
-		r.Line(e, &pc)
-		next.Event(e)
-	})
 }
 
 // TestCapturesMidstream decodes the captures with their first packets cut

@@ -36,7 +36,6 @@ type conn struct {
 	errors         int        // error events reported, up to MaxConnErrors
 	h              *handshake // modeHTTP only
 	dirs           [2]wsDir   // modeWS only
-	chat           chatConn
 
 	// tls is the connection's TLS layer, told by tlsdecrypt before its
 	// first plaintext; shown is set once an open event was reported.

@@ -62,11 +62,6 @@ type Config struct {
 	// Midstream decodes connections whose upgrade was not captured when
 	// their bytes parse as frames. The user asks for it by naming a port (-p).
 	Midstream bool
-	// DeferChat leaves the Chat and ChatLine of message events empty, for
-	// a ChatReader further down the pipeline to fill: reading chat JSON is
-	// most of the work on chat traffic, and a ChatReader can do it on
-	// another goroutine, in the same order.
-	DeferChat bool
 }
 
 // Stats counts what a Decoder found.
@@ -96,10 +91,8 @@ type Decoder struct {
 	// free holds inflaters of ended connections for reuse: each carries
 	// about 40 KB of tables and window.
 	free []*inflater
-	// scratch is working space for plausibility checks and chat lines.
+	// scratch is working space for plausibility checks.
 	scratch []byte
-	// chat is the chat layer, unless Config.DeferChat leaves it to a ChatReader.
-	chat chatReader
 	// freeBufs are message buffers of finished messages, for the next
 	// message that comes over several Data calls (stream.go); bigBuf is
 	// one large one.
@@ -181,7 +174,6 @@ func (d *Decoder) NewConn(info reassembly.ConnInfo) reassembly.Conn {
 		server: info.Server,
 		sawSYN: info.SawSYN,
 		h:      new(handshake),
-		chat:   chatConn{server: info.Server},
 	}
 }
 

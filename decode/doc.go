@@ -1,6 +1,7 @@
 // Package decode turns a TCP connection's reassembled byte streams into
 // typed events: the HTTP/1.1 upgrade, RFC 6455 WebSocket frames and messages
-// (unmasked, joined, inflated per RFC 7692), and workerman-chat JSON.
+// (unmasked, joined, inflated per RFC 7692). What the messages say is the
+// next stage's (package app: workerman-chat JSON, Socket.IO).
 //
 // Client frames are unmasked in one place, Mask in mask.go.
 //
@@ -20,8 +21,6 @@
 //     only a header that cannot be right loses the framing, and the
 //     direction then resumes as after a gap.
 //   - inflate.go: permessage-deflate, one window per direction.
-//   - chat.go: text messages that are JSON objects, read as workerman-chat
-//     messages with names learned per server.
 //
 // Without a captured handshake (Config.Midstream), and after bytes lost in a
 // gap, decoding starts again at a Data call (a segment boundary) whose bytes
@@ -31,5 +30,5 @@
 // MaxHead, a message by Config.MaxMessage (bytes past it are counted, not
 // kept), inflated output by the same cap. Events are handed to the Sink one
 // at a time in a reused Event, so a message costs no allocation in the
-// steady state unless it is chat JSON.
+// steady state.
 package decode

@@ -117,31 +117,6 @@ func FuzzUpgrade(f *testing.F) {
 	})
 }
 
-// FuzzChat feeds random text as chat messages from both sides.
-func FuzzChat(f *testing.F) {
-	for _, s := range []string{
-		`{"type":"login","name":"mynick"}`,
-		`{"type":"user_list","user_list":[{"uid":783654164,"name":"\u732a\u732a"},{"uid":783700053,"name":"mynick"}]}`,
-		`{"type":"login","uid":783700053,"name":"mynick","time":"2014-08-12 17:50:30"}`,
-		`{"type":"say","from_uid":783700053,"to_uid":"all","content":"hi, all !","time":"2014-08-12 :51:02"}`,
-		`{"type":"login","client_id":"7f00000108fc00000001","client_name":"bob","time":"t","client_list":{"a":"alice","b":"bob"}}`,
-		`{"type":"say","from_client_id":"a","from_client_name":"alice","to_client_id":"b","content":"x","time":"t"}`,
-		`{"type":"logout","from_client_id":"a","from_client_name":"alice","time":"t"}`,
-		`{"type":"say","to_client_id":"all","to_client_name":"all","content":"hi"}`,
-		`{"type":"ping"}`, `{"type":"logout","uid":"7"}`, `{"type":"login","client_list":{"a":1}}`, `[1]`, `{`,
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, js []byte) {
-		_, c := fuzzConn(t, Config{})
-		c.Data(reassembly.ClientToServer, []byte(upgradeReq("/")), testT0)
-		c.Data(reassembly.ServerToClient, []byte(upgradeResp()), testT0)
-		c.Data(reassembly.ServerToClient, frameSpec{op: OpText, payload: js}.build(), testT0)
-		c.Data(reassembly.ClientToServer, frameSpec{op: OpText, masked: true, key: testKey, payload: js}.build(), testT0)
-		c.End(reassembly.EndFIN, testT0)
-	})
-}
-
 // FuzzInflate feeds random bytes as compressed messages, with and without
 // context takeover.
 func FuzzInflate(f *testing.F) {

@@ -82,9 +82,9 @@ func TestMidstream(t *testing.T) {
 	feed(h)
 	equalLines(t, h.rec.lines, []string{
 		"open  accept=bad [midstream]",
-		`server text "{\"type\":\"ping\"}" | ping [midstream]`,
-		`client text "{\"type\":\"pong\"}" | pong [midstream]`,
-		`client text "{\"type\":\"say\",\"to_client_id\":\"all\",\"to_client_name\":\"all\",\"content\":\"hi\"}" | ? → all: hi [midstream]`,
+		`server text "{\"type\":\"ping\"}" [midstream]`,
+		`client text "{\"type\":\"pong\"}" [midstream]`,
+		`client text "{\"type\":\"say\",\"to_client_id\":\"all\",\"to_client_name\":\"all\",\"content\":\"hi\"}" [midstream]`,
 		"gap server 3 [midstream]",
 		`server close 1000 "" [midstream]`,
 		"close [midstream]",

@@ -349,6 +349,7 @@ func (w *wsDir) control(t time.Time) {
 	e.CloseCode = code
 	e.CloseReason = reason
 	e.Violations = v
+	e.Heartbeat = w.h.op == OpPing || w.h.op == OpPong
 	c.emit(e)
 	if cap(w.ctlBig) > keepBuffer {
 		w.ctlBig = nil
@@ -356,7 +357,7 @@ func (w *wsDir) control(t time.Time) {
 }
 
 // message reports a complete data message: inflated when compressed, its
-// text checked, and read as chat when it is JSON.
+// text checked.
 func (w *wsDir) message(t time.Time) {
 	c := w.c
 	limit := c.d.cfg.MaxMessage
@@ -404,11 +405,6 @@ func (w *wsDir) message(t time.Time) {
 		// opcode is unknown: text if it reads as text.
 		isText = validText && len(payload) > 0
 	}
-	var js []byte
-	line := ""
-	if isText && w.op == OpText && !truncated && !c.d.cfg.DeferChat {
-		js, line = c.d.chat.message(&c.chat, payload, w.fromClient)
-	}
 	if problem != "" {
 		c.emitError(w.fromClient, t, problem)
 	}
@@ -421,8 +417,6 @@ func (w *wsDir) message(t time.Time) {
 	e.Length = length
 	e.Payload = payload
 	e.PayloadIsText = isText
-	e.Chat = js
-	e.ChatLine = line
 	e.Violations = w.viol
 	c.emit(e)
 	w.endMessage()
@@ -434,7 +428,7 @@ func (w *wsDir) message(t time.Time) {
 // the shared one, half of the cost of reporting a short message; here the
 // shared Event is cleared in place and the same fields set. It must reset
 // every field as newEvent does: the one Event serves every kind, and sinks
-// change it (ChatReader sets Chat, ChatLine and ChatLineLen).
+// change it (the app stage sets Chat, ChatLine, App and more).
 // TestMessageEventLikeNewEvent checks that the two agree.
 func (w *wsDir) messageEvent(t time.Time) *Event {
 	c := w.c

@@ -37,6 +37,8 @@ func fillEvent(t *testing.T, e *Event) {
 				f.SetUint(99)
 			case reflect.Slice:
 				f.Set(reflect.MakeSlice(f.Type(), 1, 1))
+			case reflect.Interface:
+				f.Set(reflect.ValueOf("stale"))
 			default:
 				t.Fatalf("fillEvent: field %s of type %s: set it here", name, f.Type())
 			}

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/chatsniff/chatsniff/app/workerman"
 	"github.com/chatsniff/chatsniff/decode"
 	"github.com/chatsniff/chatsniff/render"
 )
@@ -13,9 +14,9 @@ import (
 // batches then go through four more stages, each one goroutine or a pool
 // of one per core, never one per stream:
 //
-//   - parse: a pool of ChatParsers compacts and decodes the chat JSON of
+//   - parse: a pool of workerman.Parsers compacts and decodes the chat JSON of
 //     whole batches, in any order and at once (it needs no state);
-//   - name: one goroutine runs ChatReader.Line over the batches in order,
+//   - name: one goroutine runs workerman.Reader.Line over the batches in order,
 //     learning names as it goes and writing each message's human line
 //     (cheap, but it cannot be split);
 //   - format: a pool turns whole batches into output bytes, each with its
@@ -81,7 +82,7 @@ type eventBatch struct {
 	chat   []byte // chat JSON, copied by the chat stage unless it is the payload
 	out    []byte // the formatted events
 	// chats are the events' parsed chat, by index.
-	chats []decode.ParsedChat
+	chats []workerman.Parsed
 	// parsed and formatted get a value when the parse and format stages
 	// are done with the batch.
 	parsed, formatted chan struct{}
@@ -94,16 +95,19 @@ type batchSpan struct {
 	payload, payloadLen int
 	chat, chatLen       int
 	chatIsPayload       bool
+	hidden              bool // not written (--no-heartbeat)
 }
 
 // asyncOutput is an Output that reads chat, formats and writes on other
 // goroutines.
 type asyncOutput struct {
 	out      batchOutput
-	chat     *decode.ChatReader
-	chatOpts decode.ChatOptions
-	cur      *eventBatch
-	free     chan *eventBatch
+	chat     *workerman.Reader
+	chatOpts workerman.Options
+	// noHeartbeat drops the events the name stage finds are keep-alives.
+	noHeartbeat bool
+	cur         *eventBatch
+	free        chan *eventBatch
 	// toParse and toName get every batch, in order; toFmt and toW get
 	// them from the name stage.
 	toParse chan *eventBatch
@@ -125,18 +129,19 @@ type asyncOutput struct {
 
 // newAsyncOutput starts the stages; close must be called to stop them.
 // Events are read as chat with opts and then go to out.
-func newAsyncOutput(out batchOutput, opts decode.ChatOptions) *asyncOutput {
+func newAsyncOutput(out batchOutput, opts workerman.Options, noHeartbeat bool) *asyncOutput {
 	workers := max(1, runtime.GOMAXPROCS(0))
 	a := &asyncOutput{
-		out:      out,
-		chatOpts: opts,
-		free:     make(chan *eventBatch, batchesInFlight),
-		toParse:  make(chan *eventBatch, batchesInFlight),
-		toName:   make(chan *eventBatch, batchesInFlight),
-		toFmt:    make(chan *eventBatch, batchesInFlight),
-		toW:      make(chan *eventBatch, batchesInFlight),
-		flushed:  make(chan error),
-		done:     make(chan struct{}),
+		out:         out,
+		chatOpts:    opts,
+		noHeartbeat: noHeartbeat,
+		free:        make(chan *eventBatch, batchesInFlight),
+		toParse:     make(chan *eventBatch, batchesInFlight),
+		toName:      make(chan *eventBatch, batchesInFlight),
+		toFmt:       make(chan *eventBatch, batchesInFlight),
+		toW:         make(chan *eventBatch, batchesInFlight),
+		flushed:     make(chan error),
+		done:        make(chan struct{}),
 	}
 	a.drained = sync.NewCond(&a.mu)
 	for range batchesInFlight {
@@ -145,12 +150,12 @@ func newAsyncOutput(out batchOutput, opts decode.ChatOptions) *asyncOutput {
 			spans:     make([]batchSpan, 0, batchEvents),
 			arena:     make([]byte, 0, batchBytes),
 			out:       make([]byte, 0, outBytes),
-			chats:     make([]decode.ParsedChat, batchEvents),
+			chats:     make([]workerman.Parsed, batchEvents),
 			parsed:    make(chan struct{}, 1),
 			formatted: make(chan struct{}, 1),
 		}
 	}
-	a.chat = decode.NewChatReader(nil, opts)
+	a.chat = workerman.NewReader(nil, opts)
 	for range workers {
 		go a.parse()
 		go a.format()
@@ -162,11 +167,11 @@ func newAsyncOutput(out batchOutput, opts decode.ChatOptions) *asyncOutput {
 
 // parse is one parser.
 func (a *asyncOutput) parse() {
-	p := decode.NewChatParser(a.chatOpts)
+	p := workerman.NewParser(a.chatOpts)
 	for b := range a.toParse {
 		b.chat = b.chat[:0]
 		if len(b.chats) < len(b.events) {
-			b.chats = make([]decode.ParsedChat, len(b.events))
+			b.chats = make([]workerman.Parsed, len(b.events))
 		}
 		for i := range b.events {
 			e, s := &b.events[i], &b.spans[i]
@@ -195,7 +200,11 @@ func (a *asyncOutput) name() {
 	for b := range a.toName {
 		<-b.parsed
 		for i := range b.events {
-			a.chat.Line(&b.events[i], &b.chats[i])
+			e := &b.events[i]
+			a.chat.Line(e, &b.chats[i])
+			if a.noHeartbeat && e.Heartbeat {
+				b.spans[i].hidden = true
+			}
 		}
 		a.toW <- b
 		a.toFmt <- b
@@ -216,7 +225,9 @@ func (a *asyncOutput) format() {
 			case s.chatLen > 0:
 				e.Chat = b.chat[s.chat : s.chat+s.chatLen : s.chat+s.chatLen]
 			}
-			b.out = f.AppendEvent(b.out, e)
+			if !s.hidden {
+				b.out = f.AppendEvent(b.out, e)
+			}
 		}
 		b.formatted <- struct{}{}
 	}

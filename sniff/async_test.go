@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/chatsniff/chatsniff/app/workerman"
 	"hash/crc32"
 	"io"
 	"net/netip"
@@ -171,12 +172,12 @@ func (r *eventLog) Flush() error { r.flushes++; return nil }
 
 // TestAsyncOutputOrder hands events of every size (above a batch's arena
 // too), chat JSON among them, to the stages and checks they are written
-// whole and in order, as a ChatReader in front of the output writes them.
+// whole and in order, as a workerman.Reader in front of the output writes them.
 func TestAsyncOutputOrder(t *testing.T) {
 	var direct, async eventLog
-	opts := decode.ChatOptions{MaxContent: 50}
-	chat := decode.NewChatReader(&direct, opts)
-	a := newAsyncOutput(&async, opts)
+	opts := workerman.Options{MaxContent: 50}
+	chat := workerman.NewReader(&direct, opts)
+	a := newAsyncOutput(&async, opts, false)
 	sizes := []int{0, 1, 100, batchBytes - 1, batchBytes, batchBytes + 1, 3 * batchBytes, 5, 0}
 	server := netip.MustParseAddrPort("127.0.0.1:7272")
 	for i := range 2 * batchEvents {
@@ -241,8 +242,8 @@ func TestCutLinesSameText(t *testing.T) {
 			var outs [2]string
 			for i, max := range []int{0, render.MaxShownText} {
 				var got []byte
-				r := decode.NewChatReader(decode.SinkFunc(func(e *decode.Event) { got = render.AppendText(got, e, to) }),
-					decode.ChatOptions{MaxContent: max})
+				r := workerman.NewReader(decode.SinkFunc(func(e *decode.Event) { got = render.AppendText(got, e, to) }),
+					workerman.Options{MaxContent: max})
 				r.Event(&decode.Event{Kind: decode.KindMessage, ConnID: 1, Server: server, Opcode: decode.OpText,
 					PayloadIsText: true, Payload: payload, Length: len(payload)})
 				outs[i] = string(got)
@@ -267,7 +268,7 @@ func TestAsyncOutputBoundsBigMessages(t *testing.T) {
 	stuck := time.AfterFunc(2*time.Minute, func() { panic("the stages are stuck") })
 	defer stuck.Stop()
 	var direct, async eventLog
-	a := newAsyncOutput(&async, decode.ChatOptions{})
+	a := newAsyncOutput(&async, workerman.Options{}, false)
 	sizes := []int{3 << 20, 100, 5 << 20, decode.DefaultMaxMessage, 1 << 20, 10, 7 << 20}
 	for i := range 3 * len(sizes) {
 		n := sizes[i%len(sizes)]

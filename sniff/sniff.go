@@ -7,6 +7,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/chatsniff/chatsniff/app"
+	"github.com/chatsniff/chatsniff/app/workerman"
 	"github.com/chatsniff/chatsniff/capture"
 	"github.com/chatsniff/chatsniff/decode"
 	"github.com/chatsniff/chatsniff/reassembly"
@@ -45,8 +47,11 @@ type Options struct {
 	KeyLog *tlsdecrypt.KeyLog
 	// ChatContentMax, when above 0, says that Output shows no more than
 	// this many bytes of a chat line: the chat layer decodes a long say's
-	// content only that far (decode.ChatOptions.MaxContent).
+	// content only that far (workerman.Options.MaxContent).
 	ChatContentMax int
+	// NoHeartbeat hides keep-alives (Event.Heartbeat): WebSocket
+	// ping/pong, workerman-chat's and Engine.IO's.
+	NoHeartbeat bool
 }
 
 // Summary is what the run saw, for the closing line on stderr.
@@ -122,20 +127,21 @@ var errStop = errors.New("message limit reached")
 func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Summary, error) {
 	r := &runner{opts: opts, out: out}
 	cfg := decode.Config{MaxMessage: opts.MaxMessage, Midstream: len(opts.Ports) > 0}
-	if out != nil && opts.Explain == nil {
-		// The chat layer reads the JSON after the decoder, with the
-		// output: on other goroutines when reading a file (async.go).
-		cfg.DeferChat = true
-		chat := decode.ChatOptions{NoLines: opts.NoChatLines, MaxContent: opts.ChatContentMax}
-		if bo, ok := out.(batchOutput); ok && !opts.Live {
-			ao := newAsyncOutput(bo, chat)
-			defer ao.close()
-			r.out = ao
-		} else {
-			r.out = chatOutput{decode.NewChatReader(out, chat), out}
-		}
+	chat := workerman.Options{NoLines: opts.NoChatLines, MaxContent: opts.ChatContentMax}
+	// The app stage (package app) reads each connection's protocol
+	// between the decoder and the output. Reading a file, workerman-chat's
+	// JSON, most of the work on chat traffic, is left to the output's
+	// stages on other goroutines (async.go), which read it exactly as the
+	// stage would.
+	protocols := []app.Protocol{app.NewSocketIO()}
+	if bo, ok := out.(batchOutput); ok && !opts.Live && opts.Explain == nil {
+		ao := newAsyncOutput(bo, chat, opts.NoHeartbeat)
+		defer ao.close()
+		r.out = ao
+	} else {
+		protocols = append(protocols, app.NewWorkerman(chat))
 	}
-	r.dec = decode.NewDecoder(cfg, r)
+	r.dec = decode.NewDecoder(cfg, app.NewStage(r, protocols...))
 	keys := opts.KeyLog
 	if keys == nil {
 		keys = tlsdecrypt.NewKeyLog()
@@ -300,6 +306,11 @@ func (r *runner) Event(e *decode.Event) {
 	if r.stop {
 		return
 	}
+	if r.opts.NoHeartbeat && e.Heartbeat {
+		// Hidden here unless the output's stages read the chat (they
+		// find the workerman-chat pings, and hide them themselves).
+		return
+	}
 	if e.Kind == decode.KindMessage && r.opts.MaxMessages > 0 {
 		r.emitted++
 		if r.emitted >= r.opts.MaxMessages {
@@ -312,14 +323,6 @@ func (r *runner) Event(e *decode.Event) {
 	}
 	r.out.Event(e)
 }
-
-// chatOutput is an Output with a ChatReader in front.
-type chatOutput struct {
-	*decode.ChatReader
-	out Output
-}
-
-func (c chatOutput) Flush() error { return c.out.Flush() }
 
 // cloneEvent copies e with its byte slices, which the decoder reuses.
 func cloneEvent(e *decode.Event) decode.Event {

@@ -1,4 +1,4 @@
-package decode
+package workerman
 
 import (
 	"bytes"
@@ -11,15 +11,15 @@ import (
 // recent payloads, and checks each result against a parser that has seen
 // nothing before. After each parse the payload's buffer is overwritten,
 // as the batches' arenas are reused, so nothing may be kept by reference.
-func checkRecall(t *testing.T, opts ChatOptions, payloads [][]byte) {
+func checkRecall(t *testing.T, opts Options, payloads [][]byte) {
 	t.Helper()
 	p := newChatParser(opts)
-	var pc ParsedChat
+	var pc Parsed
 	for i, payload := range payloads {
 		buf := bytes.Clone(payload)
 		js := p.parse(buf, &pc)
 		fresh := newChatParser(opts)
-		var want ParsedChat
+		var want Parsed
 		wantJS := fresh.parse(payload, &want)
 		if !bytes.Equal(js, wantJS) || (js == nil) != (wantJS == nil) {
 			t.Fatalf("%+v: payload %d %q: JSON %q, want %q", opts, i, payload, js, wantJS)
@@ -37,12 +37,12 @@ func checkRecall(t *testing.T, opts ChatOptions, payloads [][]byte) {
 }
 
 // sameParsed compares two ParsedChats, empty and nil slices alike.
-func sameParsed(a, b *ParsedChat) bool {
+func sameParsed(a, b *Parsed) bool {
 	return a.known == b.known && reflect.DeepEqual(a.msg, b.msg) && a.contentLen == b.contentLen &&
 		string(a.content) == string(b.content) && len(a.list) == len(b.list) && (len(a.list) == 0 || reflect.DeepEqual(a.list, b.list))
 }
 
-var recallOptions = []ChatOptions{{}, {NoLines: true}, {MaxContent: 10}}
+var recallOptions = []Options{{}, {NoLines: true}, {MaxContent: 10}}
 
 func TestChatParserRecall(t *testing.T) {
 	say := func(content string) []byte {

@@ -1,4 +1,4 @@
-package decode
+package workerman
 
 import (
 	"bytes"
@@ -83,7 +83,7 @@ type chatParser struct {
 
 // parsedMemo is what parse made of a payload.
 type parsedMemo struct {
-	pc ParsedChat
+	pc Parsed
 	js []byte // the compacted JSON, when it is neither nil nor the payload
 	// jsKind says what parse returned: nil, the payload itself, or js.
 	jsKind uint8
@@ -95,28 +95,30 @@ const (
 	jsCopy
 )
 
-// Bounds on what a ParsedChat keeps between messages.
+// Bounds on what a Parsed keeps between messages.
 const (
 	maxKeptContent = 4 << 10
 	maxKeptList    = 256
 )
 
-func newChatParser(opts ChatOptions) chatParser {
+func newChatParser(opts Options) chatParser {
 	return chatParser{noLines: opts.NoLines, maxContent: max(opts.MaxContent, 0)}
 }
 
-// ParsedChat is a text message read as chat, waiting for its line: what a
-// ChatParser hands to ChatReader.Line. Its zero value is "not chat".
-type ParsedChat struct {
+// Parsed is a text message read as chat, waiting for its line: what a
+// Parser hands to Reader.Line. Its zero value is "not chat".
+type Parsed struct {
 	known bool // msg holds a chat message (it may still have no line)
 	msg   chat.Message
 	list  []listedUser // a room login's client_list, in the order written
 	// content is msg's content, decoded here rather than into
 	// msg.Content: a buffer kept from message to message instead of a
-	// string the size of each. With ChatOptions.MaxContent it may hold only
+	// string the size of each. With Options.MaxContent it may hold only
 	// the start; contentLen is the whole content's length.
 	content    []byte
 	contentLen int
+	// heartbeat: the message is a ping or pong of the room protocol.
+	heartbeat bool
 }
 
 // parse reads a text payload as chat into pc. It returns the payload's JSON
@@ -125,7 +127,7 @@ type ParsedChat struct {
 //
 // A payload parsed a moment before (a broadcast's copy for the next
 // member) gets the same result again without being read.
-func (r *chatParser) parse(p []byte, pc *ParsedChat) []byte {
+func (r *chatParser) parse(p []byte, pc *Parsed) []byte {
 	if m := r.recent.Get(p); m != nil {
 		pc.set(&m.pc)
 		switch m.jsKind {
@@ -153,29 +155,30 @@ func (r *chatParser) parse(p []byte, pc *ParsedChat) []byte {
 }
 
 // set makes pc a copy of src that shares none of its buffers.
-func (pc *ParsedChat) set(src *ParsedChat) {
+func (pc *Parsed) set(src *Parsed) {
 	// Not through reset: msg is a few hundred bytes of strings, written
 	// once rather than cleared and then written.
 	if cap(pc.content) > maxKeptContent || cap(pc.list) > maxKeptList {
 		pc.content, pc.list = nil, nil
 	}
-	pc.known, pc.msg, pc.contentLen = src.known, src.msg, src.contentLen
+	pc.known, pc.msg, pc.contentLen, pc.heartbeat = src.known, src.msg, src.contentLen, src.heartbeat
 	pc.list = append(pc.list[:0], src.list...)
 	pc.content = append(pc.content[:0], src.content...)
 }
 
 // reset makes pc "not chat", keeping its buffers unless they are big.
-func (pc *ParsedChat) reset() {
+func (pc *Parsed) reset() {
 	if cap(pc.content) > maxKeptContent || cap(pc.list) > maxKeptList {
-		// A ParsedChat is reused for message after message (sniff keeps
+		// A Parsed is reused for message after message (sniff keeps
 		// thousands): it does not keep what one long message grew.
 		pc.content, pc.list = nil, nil
 	}
 	pc.known, pc.msg, pc.list, pc.content, pc.contentLen = false, chat.Message{}, pc.list[:0], pc.content[:0], 0
+	pc.heartbeat = false
 }
 
 // parseOnce is parse without the memory of recent payloads.
-func (r *chatParser) parseOnce(p []byte, pc *ParsedChat) (js []byte) {
+func (r *chatParser) parseOnce(p []byte, pc *Parsed) (js []byte) {
 	pc.reset()
 	i := 0
 	for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n') {
@@ -203,8 +206,12 @@ func (r *chatParser) parseOnce(p []byte, pc *ParsedChat) (js []byte) {
 		js = r.compact.Bytes()
 	}
 	if r.noLines {
+		// The fields are not decoded: a heartbeat is known by its bytes,
+		// which the room protocol's server and page write just so.
+		pc.heartbeat = string(js) == `{"type":"ping"}` || string(js) == `{"type":"pong"}`
 		return js
 	}
+	defer func() { pc.heartbeat = pc.known && (pc.msg.Type == chat.TypePing || pc.msg.Type == chat.TypePong) }()
 	if ok && fastMessage(js, r.fields, &pc.msg, &r.fs) {
 		pc.known = true
 		pc.list = append(pc.list, r.fs.list...)
@@ -228,11 +235,11 @@ func (r *chatParser) parseOnce(p []byte, pc *ParsedChat) (js []byte) {
 }
 
 // chatReader is both steps at once, for a Decoder that reads chat itself
-// and for ChatReader.Event.
+// and for Reader.Event.
 type chatReader struct {
 	chatParser
 	chatNames
-	pc ParsedChat
+	pc Parsed
 }
 
 // message reads a text payload as chat. It returns the payload's JSON
@@ -245,7 +252,7 @@ func (r *chatReader) message(cc *chatConn, p []byte, fromClient bool) (js []byte
 }
 
 // lineOf is line for a parsed message, "" when it is none.
-func (r *chatNames) lineOf(c *chatConn, pc *ParsedChat, fromClient bool) string {
+func (r *chatNames) lineOf(c *chatConn, pc *Parsed, fromClient bool) string {
 	if !pc.known {
 		return ""
 	}
@@ -253,7 +260,7 @@ func (r *chatNames) lineOf(c *chatConn, pc *ParsedChat, fromClient bool) string 
 }
 
 // line builds the human line of pc's message, learning names on the way.
-func (r *chatNames) line(c *chatConn, pc *ParsedChat, fromClient bool) string {
+func (r *chatNames) line(c *chatConn, pc *Parsed, fromClient bool) string {
 	m, list := &pc.msg, pc.list
 	b := r.buf[:0]
 	defer func() { r.buf = b[:0] }()

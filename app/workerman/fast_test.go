@@ -1,4 +1,4 @@
-package decode
+package workerman
 
 import (
 	"bytes"
@@ -217,7 +217,7 @@ func BenchmarkChatParse(b *testing.B) {
 		}
 		b.Run(tc.name, func(b *testing.B) {
 			r := &chatReader{}
-			r.chatParser = newChatParser(ChatOptions{NoLines: !lines})
+			r.chatParser = newChatParser(Options{NoLines: !lines})
 			cc := &chatConn{server: testServer}
 			b.SetBytes(int64(len(ps[0])))
 			b.ReportAllocs()

@@ -1,4 +1,4 @@
-package decode
+package workerman
 
 import (
 	"bytes"

@@ -1,13 +1,12 @@
-package decode
+package workerman
 
 import (
 	"encoding/json"
+	"github.com/chatsniff/chatsniff/decode"
 	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/chatsniff/chatsniff/reassembly"
 )
 
 // chatLines returns the chat line (or "-" for none, "nil" when Chat is
@@ -15,7 +14,7 @@ import (
 func chatLines(h *harness) []string {
 	var out []string
 	for _, e := range h.rec.events {
-		if e.Kind != KindMessage {
+		if e.Kind != decode.KindMessage {
 			continue
 		}
 		switch {
@@ -34,10 +33,7 @@ func chatLines(h *harness) []string {
 // TestChatUID replays the manual's walkthrough (the uid protocol), with a
 // second user's connection to the same server.
 func TestChatUID(t *testing.T) {
-	h := newHarness(t, Config{})
-	h.rec.keepFull = true
-	h.client([]byte(seedRequest))
-	h.server([]byte(seedResponse))
+	h := newHarness(t)
 	h.client(cf(OpText, `{"type":"login","name":"mynick"}`))
 	h.server(sf(OpText, `{"type":"user_list","user_list":[{"uid":783654164,"name":"\u732a\u732a"},{"uid":783700053,"name":"mynick"}]}`))
 	h.server(sf(OpText, `{"type":"login","uid":783700053,"name":"mynick","time":"2014-08-12 17:50:30"}`))
@@ -63,20 +59,16 @@ func TestChatUID(t *testing.T) {
 
 	// Another connection to the same server knows the names already; its
 	// own login is learned from the notice that carries its name.
-	c2 := h.d.NewConn(reassembly.ConnInfo{ID: 2, Client: testClient, Server: testServer, SawSYN: true, Time: testT0})
-	c2.Data(reassembly.ClientToServer, []byte(seedRequest), h.tick())
-	c2.Data(reassembly.ServerToClient, []byte(seedResponse), h.tick())
-	c2.Data(reassembly.ServerToClient, sf(OpText, `{"type":"say","from_uid":783700053,"to_uid":"all","content":"again","time":"x"}`), h.tick())
-	c2.Data(reassembly.ClientToServer, cf(OpText, `{"type":"say","to_uid":"all","content":"before my login"}`), h.tick())
+	h.conn, h.srv = 2, testServer
+	h.server(sf(OpText, `{"type":"say","from_uid":783700053,"to_uid":"all","content":"again","time":"x"}`))
+	h.client(cf(OpText, `{"type":"say","to_uid":"all","content":"before my login"}`))
 	equalLines(t, chatLines(h), []string{"mynick → all: again", "? → all: before my login"})
 }
 
 // TestChatRoom is today's protocol: logins with client_list, says to all
 // and private, pings, logouts, HTML-escaped content shown as sent.
 func TestChatRoom(t *testing.T) {
-	h := newHarness(t, Config{})
-	h.rec.keepFull = true
-	h.open()
+	h := newHarness(t)
 	h.client(cf(OpText, `{"type":"login","client_name":"bob","room_id":1}`))
 	h.server(sf(OpText, `{"type":"login","client_id":"7f00000108fc00000001","client_name":"bob","time":"2026-11-24 18:42:36","client_list":{"7f00000108fd00000001":"alice","7f00000108fc00000001":"bob"}}`))
 	h.server(sf(OpText, `{"type":"say","from_client_id":"7f00000108fd00000001","from_client_name":"alice","to_client_id":"all","content":"hi, all !","time":"2026-11-24 18:42:37"}`))
@@ -110,9 +102,7 @@ func TestChatRoom(t *testing.T) {
 // TestChatJSON: JSON objects are compacted into Chat whatever they are;
 // other text has no Chat.
 func TestChatJSON(t *testing.T) {
-	h := newHarness(t, Config{})
-	h.rec.keepFull = true
-	h.open()
+	h := newHarness(t)
 	for _, m := range []string{
 		"{ \"type\" : \"login\",\n \"name\" : \"spaced\" }",
 		`{"type":"unknown","x":[1,2]}`,
@@ -152,9 +142,7 @@ func TestChatJSON(t *testing.T) {
 // TestChatKeepsEscapes: Chat is the object as sent, compacted: the JSON
 // escapes (\/, \uXXXX) stay, and it parses again.
 func TestChatKeepsEscapes(t *testing.T) {
-	h := newHarness(t, Config{})
-	h.rec.keepFull = true
-	h.open()
+	h := newHarness(t)
 	h.server(sf(OpText, `{"type":"say", "content":"a\/b \u732a"}`))
 	e := h.rec.events[len(h.rec.events)-1]
 	if string(e.Chat) != `{"type":"say","content":"a\/b \u732a"}` || !json.Valid(e.Chat) {
@@ -165,29 +153,19 @@ func TestChatKeepsEscapes(t *testing.T) {
 // TestNamesPerServer: names are learned per server address: another server
 // does not know them.
 func TestNamesPerServer(t *testing.T) {
-	h := newHarness(t, Config{})
-	h.rec.keepFull = true
-	h.open()
+	h := newHarness(t)
 	h.server(sf(OpText, `{"type":"login","uid":5,"name":"five","time":"t"}`))
-	other := reassembly.ConnInfo{ID: 2, Client: testClient, Server: testServer, Time: testT0}
-	c2 := h.d.NewConn(other)
-	c2.Data(reassembly.ClientToServer, []byte(upgradeReq("/")), h.tick())
-	c2.Data(reassembly.ServerToClient, []byte(upgradeResp()), h.tick())
-	c2.Data(reassembly.ServerToClient, sf(OpText, `{"type":"logout","uid":5,"time":"t"}`), h.tick())
-	other.ID = 3
-	other.Server = netip.AddrPortFrom(testServer.Addr(), 7273)
-	c3 := h.d.NewConn(other)
-	c3.Data(reassembly.ClientToServer, []byte(upgradeReq("/")), h.tick())
-	c3.Data(reassembly.ServerToClient, []byte(upgradeResp()), h.tick())
-	c3.Data(reassembly.ServerToClient, sf(OpText, `{"type":"logout","uid":5,"time":"t"}`), h.tick())
+	h.conn = 2
+	h.server(sf(OpText, `{"type":"logout","uid":5,"time":"t"}`))
+	h.conn, h.srv = 3, netip.AddrPortFrom(testServer.Addr(), 7273)
+	h.server(sf(OpText, `{"type":"logout","uid":5,"time":"t"}`))
 	equalLines(t, chatLines(h), []string{"five joined (uid 5)", "five left", "uid 5 left"})
 }
 
 // TestNameBookBound: a server announcing names without end does not grow
 // the book past its bound.
 func TestNameBookBound(t *testing.T) {
-	h := newHarness(t, Config{})
-	h.open()
+	h := newHarness(t)
 	var b strings.Builder
 	b.WriteString(`{"type":"user_list","user_list":[`)
 	for i := range maxNamesPerServer + 10 {
@@ -198,7 +176,7 @@ func TestNameBookBound(t *testing.T) {
 	}
 	b.WriteString(`]}`)
 	h.server(sf(OpText, b.String()))
-	if n := len(h.c.(*conn).chat.book.names); n > maxNamesPerServer {
+	if n := len(h.r.conns[1].book.names); n > maxNamesPerServer {
 		t.Errorf("book holds %d names", n)
 	}
 }
