@@ -70,9 +70,9 @@ func (r *Reader) clientChat(b []byte, s *session, p *Packet, arg0 []byte) ([]byt
 	}
 	switch {
 	case isChatEvent(p.Event):
-		text, ok := textOf(arg0)
+		text, ok := textBytes(arg0)
 		if !ok {
-			text, ok = textOf(field(arg0, messageFields...))
+			text, ok = textBytes(field(arg0, messageFields...))
 		}
 		if !ok {
 			return b, false
@@ -123,7 +123,7 @@ func (r *Reader) serverChat(b []byte, p *Packet, arg0 []byte) ([]byte, bool) {
 	if user == "" {
 		return b, false
 	}
-	text, ok := textOf(field(arg0, messageFields...))
+	text, ok := textBytes(field(arg0, messageFields...))
 	if !ok {
 		return b, false
 	}
@@ -133,17 +133,18 @@ func (r *Reader) serverChat(b []byte, p *Packet, arg0 []byte) ([]byte, bool) {
 
 // appendSay writes `alice → all: hi`, or `→ room 1` / `→ bob` when the
 // object says where it goes.
-func (r *Reader) appendSay(b []byte, from string, obj []byte, text string) []byte {
+func (r *Reader) appendSay(b []byte, from string, obj []byte, text []byte) []byte {
 	b = append(append(b, from...), " → "...)
 	if v := field(obj, "room"); v != nil {
-		t, _ := textOf(v)
+		t, _ := textBytes(v)
 		b = append(append(b, "room "...), t...)
 	} else if v := field(obj, "to"); v != nil {
-		t, _ := textOf(v)
-		if n := r.names[t]; n != "" {
-			t = n
+		t, _ := textBytes(v)
+		if n := r.names[string(t)]; n != "" {
+			b = append(b, n...)
+		} else {
+			b = append(b, t...)
 		}
-		b = append(b, t...)
 	} else {
 		b = append(b, "all"...)
 	}

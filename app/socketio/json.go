@@ -203,6 +203,19 @@ func textOf(raw []byte) (string, bool) {
 	return "", false
 }
 
+// textBytes is textOf without an allocation for a string with no escapes
+// (it then aliases raw).
+func textBytes(raw []byte) ([]byte, bool) {
+	if isString(raw) && raw[len(raw)-1] == '"' {
+		in := raw[1 : len(raw)-1]
+		if !hasByte(in, '\\') && utf8.Valid(in) {
+			return in, true
+		}
+	}
+	s, ok := textOf(raw)
+	return []byte(s), ok
+}
+
 // appendCompact appends the JSON value raw without whitespace outside
 // strings, stopping once dst holds limit bytes.
 func appendCompact(dst, raw []byte, limit int) []byte {

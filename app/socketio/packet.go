@@ -165,7 +165,10 @@ func parsePacket(s []byte, p *Packet, in *interner) error {
 		if isString(p.Args[0]) {
 			if name, ok := in.unquote(p.Args[0]); ok {
 				p.Event = name
-				p.Args = p.Args[1:]
+				// Shift rather than reslice, so that the reused
+				// slice keeps its start and capacity.
+				n := copy(p.Args, p.Args[1:])
+				p.Args = p.Args[:n]
 			}
 		}
 	case Ack, BinaryAck:

@@ -3,6 +3,7 @@ package socketio
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -479,7 +480,7 @@ func (r *Reader) connected(s *session, p *Packet) {
 			id = p.Namespace + "#" + s.sid
 		}
 	}
-	if id == "" || len(id) > maxSID {
+	if id == "" || len(id) > maxSID || len(p.Namespace) > maxName {
 		return
 	}
 	for i := range s.sockets {
@@ -508,7 +509,7 @@ func (r *Reader) nameSocket(id, name string) {
 
 // rememberEmit keeps an emit with an ack id for the ACK that answers it.
 func (s *session) rememberEmit(p *Packet, fromClient bool) {
-	if p.ID < 0 {
+	if p.ID < 0 || len(p.Namespace) > maxName {
 		return
 	}
 	e := ackEntry{ns: p.Namespace, id: p.ID, fromClient: fromClient, event: cut(p.Event, maxName)}
@@ -549,7 +550,8 @@ func (r *Reader) httpError(s *session, in *Input) {
 	m.Line = r.finish(b)
 }
 
-// cut shortens s to at most n bytes, at a character boundary.
+// cut shortens s to at most n bytes, at a character boundary, in a copy
+// of its own so that state does not keep a long string alive.
 func cut(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -557,7 +559,7 @@ func cut(s string, n int) string {
 	for n > 0 && s[n]&0xc0 == 0x80 {
 		n--
 	}
-	return s[:n]
+	return strings.Clone(s[:n])
 }
 
 // Clone returns a deep copy of m, valid after the next Read.
