@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/base64"
 	"encoding/binary"
+	"github.com/chatsniff/chatsniff/app/socketio"
 	"io"
 	"math/bits"
 	"net/netip"
@@ -131,6 +132,9 @@ func appendNDJSON(b []byte, e *decode.Event, f *ndjsonFormatter) []byte {
 		if e.TLS != nil {
 			b = appendTLS(b, e.TLS)
 		}
+		if e.Polling {
+			b = appendPolling(b, e)
+		}
 	case decode.KindMessage:
 		b = append(b, `,"opcode":"`...)
 		// Opcode names are letters, digits and dashes: nothing to escape.
@@ -163,6 +167,12 @@ func appendNDJSON(b []byte, e *decode.Event, f *ndjsonFormatter) []byte {
 		if len(e.Chat) > 0 {
 			b = append(b, `,"chat":`...)
 			b = append(b, e.Chat...)
+		}
+		if e.Polling {
+			b = appendPolling(b, e)
+		}
+		if m, ok := e.App.(*socketio.Message); ok {
+			b = appendSocketIO(b, m)
 		}
 		if e.Violations != 0 {
 			b = append(b, `,"violations":[`...)

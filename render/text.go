@@ -168,6 +168,15 @@ func appendOpen(b []byte, e *decode.Event, sc *Scheme) []byte {
 		b = append(b, " WebSocket (caught midstream: upgrade not captured)"...)
 		return append(b, '\n')
 	}
+	if e.Polling {
+		b = append(b, " HTTP long-polling "...)
+		b = appendEscaped(b, e.Path)
+		if e.Origin != "" {
+			b = append(b, " origin "...)
+			b = appendEscaped(b, e.Origin)
+		}
+		return append(b, '\n')
+	}
 	b = append(b, " WebSocket GET "...)
 	b = appendEscaped(b, e.Path)
 	if e.Origin != "" {
@@ -274,10 +283,14 @@ func appendMessage(b []byte, e *decode.Event, o TextOptions, lines, chats *recal
 	switch {
 	case e.ChatLine != "":
 		line, cut := cutText(e.ChatLine, MaxShownText)
-		b = append(b, sc.Chat.on...)
+		style := &sc.Chat
+		if e.Heartbeat {
+			style = &sc.Dim
+		}
+		b = append(b, style.on...)
 		// The bytes of the line, read only (the memory copies its keys).
 		b = appendRecalled(b, unsafe.Slice(unsafe.StringData(line), len(line)), lines, appendEscaped[[]byte])
-		b = append(b, sc.Chat.off...)
+		b = append(b, style.off...)
 		if whole := max(len(e.ChatLine), e.ChatLineLen); cut || whole > len(e.ChatLine) {
 			b = appendCutMark(b, whole, sc)
 		}
@@ -389,8 +402,21 @@ func appendFlags(b []byte, e *decode.Event, sc *Scheme) []byte {
 		b = strconv.AppendInt(b, int64(e.Fragments), 10)
 		b = append(b, " fragments]"...)
 	}
+	if e.Polling {
+		b = append(b, " [polling "...)
+		b = appendEscaped(b, e.Method)
+		if e.Status != 0 && e.Status != 200 {
+			b = append(b, ' ')
+			b = strconv.AppendInt(b, int64(e.Status), 10)
+		}
+		b = append(b, ']')
+	}
 	if e.Compressed {
-		b = append(b, " [deflate]"...)
+		if e.Polling {
+			b = append(b, " [compressed]"...)
+		} else {
+			b = append(b, " [deflate]"...)
+		}
 	}
 	if e.Midstream {
 		b = append(b, " [midstream]"...)

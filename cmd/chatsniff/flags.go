@@ -72,6 +72,7 @@ type outputFlags struct {
 	maxMessage sizeValue
 	count      int
 	keyLog     string
+	noHeart    bool
 }
 
 func (o *outputFlags) register(cmd *cobra.Command) {
@@ -86,6 +87,7 @@ func (o *outputFlags) register(cmd *cobra.Command) {
 	f.Var(&o.maxMessage, "max-message", "cap on one message's size; longer ones are reported truncated")
 	f.IntVarP(&o.count, "count", "c", 0, "stop after `N` messages")
 	f.StringVar(&o.keyLog, "keylog", "", "decrypt TLS (wss://) with the secrets in key log `FILE` (SSLKEYLOGFILE format; default $SSLKEYLOGFILE)")
+	f.BoolVar(&o.noHeart, "no-heartbeat", false, "hide keep-alives: WebSocket ping/pong, workerman-chat's and Engine.IO's ping/pong")
 	cmd.MarkFlagsMutuallyExclusive("json", "explain")
 }
 
@@ -113,6 +115,7 @@ func (o *outputFlags) command(cmd *cobra.Command, parsePorts func(string) ([]uin
 		c.KeyLogPath = os.Getenv("SSLKEYLOGFILE")
 	}
 	c.Options.MaxMessage = int(o.maxMessage)
+	c.Options.NoHeartbeat = o.noHeart
 	switch {
 	case o.json:
 		c.Format = sniff.FormatNDJSON
