@@ -48,10 +48,18 @@ func (r *Reader) chatLine(b []byte, s *session, p *Packet, fromClient bool) ([]b
 	if fromClient {
 		return r.clientChat(b, s, p, arg0)
 	}
-	return r.serverChat(b, p, arg0)
+	return r.serverChat(b, s, p, arg0)
 }
 
 func (r *Reader) clientChat(b []byte, s *session, p *Packet, arg0 []byte) ([]byte, bool) {
+	if p.Event == "join" && s.user != "" && isString(arg0) {
+		// Named already: a room to join (socket.join(room)).
+		if room, ok := unquote(arg0); ok && room != "" {
+			s.room = cut(room, maxName)
+			b = append(append(b, s.user...), " joins room "...)
+			return append(b, s.room...), true
+		}
+	}
 	if isNameEvent(p.Event) {
 		name, ok := "", false
 		if isString(arg0) {
@@ -69,7 +77,7 @@ func (r *Reader) clientChat(b []byte, s *session, p *Packet, arg0 []byte) ([]byt
 		return b, false
 	}
 	switch {
-	case isChatEvent(p.Event):
+	case isChatEvent(p.Event) || p.Event == "room message":
 		text, ok := textBytes(arg0)
 		if !ok {
 			text, ok = textBytes(field(arg0, messageFields...))
@@ -77,7 +85,7 @@ func (r *Reader) clientChat(b []byte, s *session, p *Packet, arg0 []byte) ([]byt
 		if !ok {
 			return b, false
 		}
-		return r.appendSay(b, s.user, arg0, text), true
+		return r.appendSay(b, s, p.Event, s.user, arg0, text), true
 	case p.Event == "typing":
 		return append(append(b, s.user...), " is typing"...), true
 	case p.Event == "stop typing":
@@ -86,7 +94,7 @@ func (r *Reader) clientChat(b []byte, s *session, p *Packet, arg0 []byte) ([]byt
 	return b, false
 }
 
-func (r *Reader) serverChat(b []byte, p *Packet, arg0 []byte) ([]byte, bool) {
+func (r *Reader) serverChat(b []byte, s *session, p *Packet, arg0 []byte) ([]byte, bool) {
 	switch p.Event {
 	case "login":
 		if n := field(arg0, "numUsers"); n != nil {
@@ -128,12 +136,13 @@ func (r *Reader) serverChat(b []byte, p *Packet, arg0 []byte) ([]byte, bool) {
 		return b, false
 	}
 	p.User = cut(user, maxName)
-	return r.appendSay(b, user, arg0, text), true
+	return r.appendSay(b, s, p.Event, user, arg0, text), true
 }
 
 // appendSay writes `alice → all: hi`, or `→ room 1` / `→ bob` when the
-// object says where it goes.
-func (r *Reader) appendSay(b []byte, from string, obj []byte, text []byte) []byte {
+// object says where it goes; a "room message" goes to the room the
+// session joined.
+func (r *Reader) appendSay(b []byte, s *session, event, from string, obj []byte, text []byte) []byte {
 	b = append(append(b, from...), " → "...)
 	if v := field(obj, "room"); v != nil {
 		t, _ := textBytes(v)
@@ -144,6 +153,11 @@ func (r *Reader) appendSay(b []byte, from string, obj []byte, text []byte) []byt
 			b = append(b, n...)
 		} else {
 			b = append(b, t...)
+		}
+	} else if event == "room message" {
+		b = append(b, "room"...)
+		if s.room != "" {
+			b = append(append(b, ' '), s.room...)
 		}
 	} else {
 		b = append(b, "all"...)

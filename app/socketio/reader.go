@@ -124,6 +124,7 @@ type session struct {
 	sid     string // "" until known: then the session is only its connection's
 	eio     int
 	user    string
+	room    string // the room the user joined ("join" after a name)
 	sockets []socketID
 	pending [2]*pending // binary packets waiting for attachments, by direction (dirIndex)
 	held    int

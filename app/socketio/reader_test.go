@@ -192,6 +192,10 @@ func TestReaderWebSocketChat(t *testing.T) {
 		{conn: 1, path: ws, payload: `421["ping?"]`},
 		{conn: 1, client: true, path: ws, payload: `431["pong!"]`},
 		{conn: 1, client: true, path: ws, payload: `432["unknown"]`},
+		{conn: 1, client: true, path: ws, payload: `423["join","room1"]`},
+		{conn: 1, path: ws, payload: `433["room1"]`},
+		{conn: 1, client: true, path: ws, payload: `42["room message","hello room"]`},
+		{conn: 1, path: ws, payload: `42["room message",{"username":"alice","message":"hello room"}]`},
 		{conn: 1, client: true, path: ws, payload: `41`},
 	})
 	sameLines(t, lines, []string{
@@ -221,6 +225,10 @@ func TestReaderWebSocketChat(t *testing.T) {
 		`#1 s emit "ping?"  ack 1`,
 		`#1 c ack 1 of "ping?" → ("pong!")`,
 		`#1 c ack 2 → ("unknown")`,
+		`#1 c alice joins room room1  ack 3`,
+		`#1 s ack 3 of "join" → ("room1")`,
+		`#1 c alice → room room1: hello room`,
+		`#1 s alice → room room1: hello room`,
 		`#1 c disconnect /`,
 	})
 	r.Close(1)
