@@ -39,6 +39,9 @@ type ndEvent struct {
 	Error       string    `json:"error"`
 	Violations  []string  `json:"violations"`
 	TLS         *ndTLS    `json:"tls"`
+	// Polling marks Engine.IO long-polling events: HTTP bodies, no
+	// WebSocket frame.
+	Polling bool `json:"polling"`
 }
 
 // ndTLS is an open event's "tls" object.

@@ -87,6 +87,36 @@ var Captures = []RealCapture{
 		Fragmented: 1,
 		Contains:   []string{"not json at all", `"client_name":"dave &amp;lt;x&amp;gt;"`, "in three frames: un, deux, trois", "mid-message ping"},
 	},
+	// Socket.IO (testdata/make/socketio.sh): Engine.IO packets in text
+	// frames, attachments in binary ones.
+	{
+		Name: "socketio-ws-any.pcap", LinkType: layers.LinkTypeLinuxSLL2,
+		Port: 3000, Conns: 3,
+		Client:   Counts{Text: 35, Binary: 1, Close: 3},
+		Server:   Counts{Text: 41, Binary: 1, Close: 3},
+		Contains: []string{`42["add user","alice"]`, `420["new message","hello bob"]`, `42/chat,["chat message","hello /chat"]`},
+	},
+	{
+		Name: "socketio-polling-lo.pcap", LinkType: layers.LinkTypeEthernet,
+		Port: 3000, Conns: 1,
+		Client:   Counts{Text: 7, Close: 1},
+		Server:   Counts{Text: 10, Binary: 1, Close: 1},
+		Contains: []string{"2probe", "3probe"},
+	},
+	{
+		Name: "socketio2-lo6.pcapng", LinkType: layers.LinkTypeEthernet, PcapNG: true, IPv6: true,
+		Port: 3000, Conns: 1,
+		Client:   Counts{Text: 12, Binary: 1, Close: 1},
+		Server:   Counts{Text: 14, Binary: 2, Close: 1},
+		Contains: []string{"2probe", `42["add user","gina"]`},
+	},
+	{
+		Name: "chromium-socketio-lo.pcap", LinkType: layers.LinkTypeEthernet,
+		Port: 3000, Conns: 2,
+		Client:   Counts{Text: 12, Close: 2},
+		Server:   Counts{Text: 15, Close: 2},
+		Contains: []string{`42["chat message","hello from chromium"]`, `42["chat message","ça va? 你好 🙂"]`},
+	},
 }
 
 // moduleMarker identifies the chatsniff module's go.mod.
