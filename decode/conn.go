@@ -48,9 +48,11 @@ type handshake struct {
 	dirs    [2]httpDir // by reassembly.Dir
 	started bool       // a head was parsed: this is HTTP
 	skipped int        // plain requests passed over
-	// pending has a flag per plain request awaiting its response: whether
-	// it was a HEAD, whose response has no body.
-	pending []bool
+	// pending are the plain requests awaiting their responses, in order.
+	pending []pendingRequest
+	// polling is set once an Engine.IO long-polling request was seen
+	// (polling.go): the connection was reported open.
+	polling bool
 	up      *upgradeRequest // the upgrade request awaiting its response
 	// stash holds client bytes that came after the upgrade request, before
 	// the response: frames if the upgrade succeeds, HTTP if it is refused.
@@ -70,6 +72,7 @@ type httpDir struct {
 	skip    uint64 // body bytes (Content-Length) still to pass over
 	chunked bool   // passing over a chunked body
 	chunk   chunkSkipper
+	poll    *pollBody // collecting a polling body (polling.go)
 }
 
 // upgradeRequest is what the open event reports from the request.
@@ -209,13 +212,21 @@ func (c *conn) httpData(dir reassembly.Dir, b []byte, t time.Time) {
 			return
 		}
 		switch {
+		case hd.poll != nil:
+			rest, ok := c.pollData(dir, b, t)
+			if !ok {
+				c.off()
+				return
+			}
+			b = rest
+			continue
 		case hd.skip > 0:
 			n := min(uint64(len(b)), hd.skip)
 			hd.skip -= n
 			b = b[n:]
 			continue
 		case hd.chunked:
-			n, done, ok := hd.chunk.feed(b)
+			n, done, ok := hd.chunk.feed(b, nil)
 			if !ok {
 				c.off()
 				return
@@ -248,7 +259,7 @@ func (c *conn) httpData(dir reassembly.Dir, b []byte, t time.Time) {
 		}
 		h.started = true
 		if hh.request {
-			c.request(dir, &hh)
+			c.request(dir, &hh, t)
 			continue
 		}
 		c.response(dir, &hh, t)
@@ -261,7 +272,7 @@ func (c *conn) httpData(dir reassembly.Dir, b []byte, t time.Time) {
 }
 
 // request handles a request head from dir.
-func (c *conn) request(dir reassembly.Dir, hh *httpHead) {
+func (c *conn) request(dir reassembly.Dir, hh *httpHead, t time.Time) {
 	h := c.h
 	// The side that sends the request is the client, whatever reassembly
 	// guessed; a request from the side already taken for the server is
@@ -284,12 +295,26 @@ func (c *conn) request(dir reassembly.Dir, hh *httpHead) {
 		}
 		return
 	}
+	if len(h.pending) >= maxPending {
+		c.off()
+		return
+	}
+	if isPollingTarget(hh.target) {
+		// Long-polling: followed for as long as it goes on.
+		c.startPolling(hh, t)
+		req := &pollRequest{method: hh.method, target: hh.target}
+		h.pending = append(h.pending, pendingRequest{head: hh.method == "HEAD", poll: req})
+		if !c.collectBody(dir, hh, req, false) {
+			c.skipBody(dir, hh, false)
+		}
+		return
+	}
 	h.skipped++
 	if h.skipped > maxSkippedHTTP {
 		c.off()
 		return
 	}
-	h.pending = append(h.pending, hh.method == "HEAD")
+	h.pending = append(h.pending, pendingRequest{head: hh.method == "HEAD"})
 	c.skipBody(dir, hh, false)
 }
 
@@ -315,9 +340,10 @@ func (c *conn) response(dir reassembly.Dir, hh *httpHead, t time.Time) {
 	}
 	headRequest := false
 	var replay []byte
+	var poll *pollRequest
 	switch {
 	case len(h.pending) > 0:
-		headRequest = h.pending[0]
+		headRequest, poll = h.pending[0].head, h.pending[0].poll
 		h.pending = h.pending[1:]
 	case h.up != nil:
 		// The upgrade was refused (400, 403, 426...): what the client sent
@@ -326,7 +352,9 @@ func (c *conn) response(dir reassembly.Dir, hh *httpHead, t time.Time) {
 		h.up = nil
 		replay, h.stash, h.stashEnds = h.stash, nil, nil
 	}
-	c.skipBody(dir, hh, headRequest)
+	if poll == nil || !c.collectBody(dir, hh, poll, headRequest) {
+		c.skipBody(dir, hh, headRequest)
+	}
 	if len(replay) > 0 && c.mode == modeHTTP {
 		c.httpData(c.clientDir(), replay, t)
 	}
@@ -404,6 +432,15 @@ func (c *conn) notHTTP(dir reassembly.Dir, whole []byte, t time.Time) {
 // searched for frames (so is one where no head was read yet).
 func (c *conn) httpGap(dir reassembly.Dir, n int, t time.Time) {
 	h := c.h
+	if h.polling {
+		// A long-polling connection was shown: its loss is too, and the
+		// HTTP exchange cannot be followed past it.
+		e := c.newEvent(KindGap, c.side(dir) == 0, t)
+		e.Bytes = max(n, -1)
+		c.emit(e)
+		c.off()
+		return
+	}
 	switch {
 	case h.up != nil && dir == c.clientDir():
 		// Client bytes after the upgrade request: frames, if the 101

@@ -75,6 +75,7 @@ type Stats struct {
 	// counted, not reported.
 	ErrorsHidden uint64
 	Rejected     uint64 // upgrade requests answered with another status than 101
+	Polling      uint64 // connections of Engine.IO long-polling requests (polling.go)
 }
 
 // Decoder decodes connections into events. It implements

@@ -21,6 +21,10 @@
 //     only a header that cannot be right loses the framing, and the
 //     direction then resumes as after a gap.
 //   - inflate.go: permessage-deflate, one window per direction.
+//   - polling.go: Engine.IO's HTTP long-polling (request targets with
+//     transport=polling), which never upgrades: an open event for its
+//     first request, then each request or response body as a message
+//     (Polling set), de-chunked and its Content-Encoding undone.
 //
 // Without a captured handshake (Config.Midstream), and after bytes lost in a
 // gap, decoding starts again at a Data call (a segment boundary) whose bytes

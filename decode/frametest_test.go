@@ -233,13 +233,16 @@ func describe(e *Event) string {
 	switch e.Kind {
 	case KindOpen:
 		s = "open " + e.Path
+		if e.Polling {
+			s = "open polling " + e.Path
+		}
 		if e.Extensions != "" {
 			s += " ext=" + e.Extensions
 		}
 		if e.Subprotocol != "" {
 			s += " proto=" + e.Subprotocol
 		}
-		if !e.AcceptOK {
+		if !e.AcceptOK && !e.Polling {
 			s += " accept=bad"
 		}
 		if e.Err != "" {
@@ -280,6 +283,9 @@ func describe(e *Event) string {
 		}
 		if e.Violations != 0 {
 			s += " viol=" + strings.Join(e.Violations.Names(), ",")
+		}
+		if e.Polling {
+			s += fmt.Sprintf(" [polling %s %s %d]", e.Method, e.Path, e.Status)
 		}
 	case KindError:
 		s = "error " + who + ": " + e.Err

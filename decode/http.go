@@ -300,10 +300,10 @@ const (
 // maxChunkLine bounds a chunk-size line with its extensions.
 const maxChunkLine = 4096
 
-// feed consumes bytes of the body from b. It returns how many it used, and
-// done when the body ended there; ok is false when the bytes are not a
-// chunked body.
-func (c *chunkSkipper) feed(b []byte) (used int, done, ok bool) {
+// feed consumes bytes of the body from b, handing the chunks' data to
+// keep when it is not nil. It returns how many it used, and done when the
+// body ended there; ok is false when the bytes are not a chunked body.
+func (c *chunkSkipper) feed(b []byte, keep func([]byte)) (used int, done, ok bool) {
 	for i := 0; i < len(b); {
 		switch c.state {
 		case chunkSize:
@@ -336,6 +336,9 @@ func (c *chunkSkipper) feed(b []byte) (used int, done, ok bool) {
 			n := uint64(len(b) - i)
 			if n > c.size {
 				n = c.size
+			}
+			if keep != nil {
+				keep(b[i : i+int(n)])
 			}
 			c.size -= n
 			i += int(n)

@@ -253,18 +253,20 @@ func TestChunkSkipper(t *testing.T) {
 	body := "4\r\nWiki\r\n5;name=val\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nExpires: never\r\n\r\nNEXT"
 	for i := 0; i <= len(body); i++ {
 		var c chunkSkipper
-		used, done, ok := c.feed([]byte(body[:i]))
+		var data []byte
+		keep := func(p []byte) { data = append(data, p...) }
+		used, done, ok := c.feed([]byte(body[:i]), keep)
 		if !done && ok {
-			u2, d2, ok2 := c.feed([]byte(body[i:]))
+			u2, d2, ok2 := c.feed([]byte(body[i:]), keep)
 			used, done, ok = used+u2, d2, ok2
 		}
-		if !ok || !done || body[used:] != "NEXT" {
-			t.Fatalf("split %d: used %d done %v ok %v", i, used, done, ok)
+		if !ok || !done || body[used:] != "NEXT" || string(data) != "Wikipedia in\r\n\r\nchunks." {
+			t.Fatalf("split %d: used %d done %v ok %v data %q", i, used, done, ok, data)
 		}
 	}
 	for _, bad := range []string{"zz\r\n", "\r\n", "1\r\nab", "fffffffffffffffff\r\n"} {
 		var c chunkSkipper
-		if _, _, ok := c.feed([]byte(bad)); ok {
+		if _, _, ok := c.feed([]byte(bad), nil); ok {
 			t.Errorf("%q accepted", bad)
 		}
 	}
