@@ -228,7 +228,7 @@ func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Sum
 	st := r.dec.Stats()
 	r.summary.Connections = r.asm.Stats().Connections
 	r.summary.WebSockets = st.WebSockets
-	r.summary.Messages = st.Messages
+	r.summary.Messages = r.messages
 	r.summary.Gaps = st.Gaps
 	r.summary.Errors = st.Errors
 	r.summary.ErrorsHidden = st.ErrorsHidden
@@ -253,6 +253,8 @@ type runner struct {
 	summary Summary
 	stop    bool
 	emitted int // message events so far
+	// messages counts the message events by direction (Summary.Messages).
+	messages [2]uint64
 
 	// --explain only
 	events []decode.Event
@@ -303,6 +305,15 @@ func (r *runner) NewConn(info reassembly.ConnInfo) reassembly.Conn {
 
 // Event receives the decoder's events.
 func (r *runner) Event(e *decode.Event) {
+	if e.Kind == decode.KindMessage {
+		// Counted here, after the app stage: a long-polling body is a
+		// message of each of its Engine.IO packets, as the output shows.
+		if e.FromClient {
+			r.messages[0]++
+		} else {
+			r.messages[1]++
+		}
+	}
 	if r.stop {
 		return
 	}
