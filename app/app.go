@@ -9,8 +9,9 @@
 //   - socketio (package app/socketio): Socket.IO over Engine.IO, v3 and v4,
 //     on WebSocket and on HTTP long-polling, claimed by its request path
 //     (EIO= in the query) or, midstream, by its first text message;
-//   - workerman (package app/workerman): workerman-chat's JSON, claimed by
-//     a first text message that is a JSON object.
+//   - workerman (package app/workerman): workerman-chat's JSON, the last
+//     resort, claiming whatever else has messages and reading its JSON
+//     objects.
 //
 // A connection no protocol claims passes through unread.
 package app
@@ -47,7 +48,9 @@ const maxConns = 1 << 16
 type Stage struct {
 	protocols []Protocol
 	next      decode.Sink
-	conns     map[uint64]Protocol // by Event.ConnID, until the close event
+	// conns are the connections settled, by Event.ConnID, until their
+	// close: the protocol that claimed each, or nil for none.
+	conns map[uint64]Protocol
 }
 
 // NewStage returns a Stage trying protocols in the order given (the first
@@ -72,21 +75,26 @@ func (s *Stage) Event(e *decode.Event) {
 	p.Read(e, s.next)
 }
 
-// claim asks the protocols about a connection not claimed yet; the open
-// event of a connection nobody claims on it leaves it open to claims by
-// its messages.
+// claim asks the protocols about a connection not claimed yet. An open
+// event nobody claims leaves the connection open to claims by its first
+// data message; after that message it is settled, claimed or not (nil), so
+// that the protocols are asked once per connection, not per message.
 func (s *Stage) claim(e *decode.Event) Protocol {
 	if e.Kind == decode.KindMessage && (e.Opcode.IsControl() || len(e.Payload) == 0) {
 		return nil // a ping or close tells nothing of the protocol
 	}
+	var claimed Protocol
 	for _, p := range s.protocols {
 		if p.Claims(e) {
-			if len(s.conns) >= maxConns {
-				clear(s.conns)
-			}
-			s.conns[e.ConnID] = p
-			return p
+			claimed = p
+			break
 		}
 	}
-	return nil
+	if claimed != nil || e.Kind == decode.KindMessage {
+		if len(s.conns) >= maxConns {
+			clear(s.conns)
+		}
+		s.conns[e.ConnID] = claimed
+	}
+	return claimed
 }

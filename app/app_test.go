@@ -101,7 +101,7 @@ func TestStageRoutes(t *testing.T) {
 		"open", "open", "open",
 		`message 0{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000} | engine.io open sid abc (ping every 25s, timeout 20s) [socket.io]`,
 		`message {"type":"login","client_name":"alice","room_id":"1"} | login as alice, room 1 [chat]`,
-		`message hello, plain text`,
+		`message hello, plain text`, // workerman's, but not chat
 		`message 40 | connect / [socket.io]`,
 		`message {"type":"ping"} | undecodable engine.io packet (unknown packet type '{') [socket.io]`,
 		`message {"type":"ping"} | ping [chat] [heartbeat]`,

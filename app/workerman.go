@@ -5,8 +5,11 @@ import (
 	"github.com/chatsniff/chatsniff/decode"
 )
 
-// Workerman is workerman-chat's JSON as a Protocol: a connection is
-// claimed by its first text message that is a JSON object.
+// Workerman is workerman-chat's JSON as a Protocol, and the stage's last
+// resort: it claims any connection the protocols before it did not claim
+// by its first data message, and reads each of its text messages that is
+// a JSON object (others pass through unread), as chatsniff always read
+// chat.
 type Workerman struct {
 	r *workerman.Reader
 }
@@ -19,8 +22,9 @@ func NewWorkerman(opts workerman.Options) *Workerman {
 // Name is "workerman-chat".
 func (*Workerman) Name() string { return "workerman-chat" }
 
-// Claims reports whether e is a JSON object in a text message.
-func (*Workerman) Claims(e *decode.Event) bool { return workerman.IsChat(e) }
+// Claims reports whether e is a message: any connection that is not the
+// protocols' before it.
+func (*Workerman) Claims(e *decode.Event) bool { return e.Kind == decode.KindMessage }
 
 // Read fills in e's Chat, ChatLine and Heartbeat and passes it on.
 func (w *Workerman) Read(e *decode.Event, next decode.Sink) {

@@ -70,24 +70,6 @@ func (r *Reader) Read(e *decode.Event) {
 	}
 }
 
-// IsChat reports whether a connection's message looks like this
-// protocol's: a text message that is a JSON object (its first byte past
-// white space is '{'), which is how every message of both protocols
-// begins.
-func IsChat(e *decode.Event) bool {
-	if e.Kind != decode.KindMessage || e.Opcode != decode.OpText {
-		return false
-	}
-	for _, c := range e.Payload {
-		switch c {
-		case ' ', '\t', '\r', '\n':
-			continue
-		}
-		return c == '{'
-	}
-	return false
-}
-
 // Line is Event's second step, for an event that a Parser has parsed
 // into pc: it fills in e.ChatLine (when lines are wanted), learning names
 // on the way. It must be called for every event, in order, as Event would
