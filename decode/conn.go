@@ -153,6 +153,9 @@ func (c *conn) End(reason reassembly.EndReason, t time.Time) {
 		return
 	}
 	c.ended = true
+	if c.mode == modeHTTP && c.h.polling {
+		c.pollEnd(t)
+	}
 	if c.mode != modeWS && c.shown {
 		// A TLS connection shown undecrypted: its end is shown too.
 		c.emit(c.newEvent(KindClose, false, t))
@@ -305,7 +308,7 @@ func (c *conn) request(dir reassembly.Dir, hh *httpHead, t time.Time) {
 		req := &pollRequest{method: hh.method, target: hh.target}
 		h.pending = append(h.pending, pendingRequest{head: hh.method == "HEAD", poll: req})
 		if !c.collectBody(dir, hh, req, false) {
-			c.skipBody(dir, hh, false)
+			c.skipBody(dir, hh, false, t)
 		}
 		return
 	}
@@ -315,7 +318,7 @@ func (c *conn) request(dir reassembly.Dir, hh *httpHead, t time.Time) {
 		return
 	}
 	h.pending = append(h.pending, pendingRequest{head: hh.method == "HEAD"})
-	c.skipBody(dir, hh, false)
+	c.skipBody(dir, hh, false, t)
 }
 
 // response handles a response head from dir.
@@ -353,7 +356,7 @@ func (c *conn) response(dir reassembly.Dir, hh *httpHead, t time.Time) {
 		replay, h.stash, h.stashEnds = h.stash, nil, nil
 	}
 	if poll == nil || !c.collectBody(dir, hh, poll, headRequest) {
-		c.skipBody(dir, hh, headRequest)
+		c.skipBody(dir, hh, headRequest, t)
 	}
 	if len(replay) > 0 && c.mode == modeHTTP {
 		c.httpData(c.clientDir(), replay, t)
@@ -372,7 +375,7 @@ func (c *conn) rejected(hh *httpHead, t time.Time) {
 }
 
 // skipBody sets dir up to pass over the body that follows hh.
-func (c *conn) skipBody(dir reassembly.Dir, hh *httpHead, headRequest bool) {
+func (c *conn) skipBody(dir reassembly.Dir, hh *httpHead, headRequest bool, t time.Time) {
 	hd := &c.h.dirs[dir]
 	switch kind, n := hh.body(headRequest); kind {
 	case bodyNone:
@@ -380,9 +383,14 @@ func (c *conn) skipBody(dir reassembly.Dir, hh *httpHead, headRequest bool) {
 		hd.skip = n
 	case bodyChunked:
 		hd.chunked = true
+	case bodyInvalid:
+		if c.h.polling {
+			c.emitError(hh.request, t, "HTTP body length unreadable; the long-polling exchange is not followed past it")
+		}
+		c.off()
 	default:
-		// A body read until the connection closes, or one whose end
-		// cannot be found: no upgrade can come after it.
+		// A body read until the connection closes: no upgrade can come
+		// after it.
 		c.off()
 	}
 }
@@ -393,6 +401,11 @@ func (c *conn) skipBody(dir reassembly.Dir, hh *httpHead, headRequest bool) {
 // as they are never reported.
 func (c *conn) headTooLong(dir reassembly.Dir, whole []byte, t time.Time) {
 	buf := c.h.dirs[dir].head.buf
+	if c.h.polling {
+		c.emitError(c.side(dir) == 0, t, "HTTP head over "+strconv.Itoa(MaxHead)+" bytes; the long-polling exchange is not followed past it")
+		c.off()
+		return
+	}
 	switch {
 	case bytes.HasPrefix(buf, []byte("HTTP/")):
 		if c.h.up != nil && c.setClient(dir^1) {
@@ -418,6 +431,13 @@ func containsFold(b []byte, s string) bool {
 // upgrade was not captured (text in a frame can look like the start of a
 // request line for a while).
 func (c *conn) notHTTP(dir reassembly.Dir, whole []byte, t time.Time) {
+	if c.h.polling {
+		// A long-polling connection was shown: why it is no longer
+		// followed is shown too.
+		c.emitError(c.side(dir) == 0, t, "not HTTP where a head should start; the long-polling exchange is not followed past it")
+		c.off()
+		return
+	}
 	if !c.h.started && c.d.cfg.Midstream {
 		c.mode, c.h = modeProbe, nil
 		c.probe(dir, whole, t)

@@ -33,6 +33,9 @@ func (s *fuzzSink) Event(e *Event) {
 	if e.Chat != nil && (!json.Valid(e.Chat) || e.Chat[0] != '{') {
 		s.t.Fatalf("Chat is not a JSON object: %q", e.Chat)
 	}
+	if e.Kind == KindMessage && e.Polling && (e.Method == "" || e.Path == "" || e.FromClient != (e.Status == 0)) {
+		s.t.Fatalf("polling message without its request, or with a status on the wrong side: %s", describe(e))
+	}
 	if e.Kind == KindMessage && e.Truncated && e.Length <= len(e.Payload) && !e.Compressed {
 		s.t.Fatalf("truncated message with its whole length kept: %s", describe(e))
 	}

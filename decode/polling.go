@@ -72,6 +72,7 @@ type pollBody struct {
 	binary     bool   // Content-Type application/octet-stream
 	encoding   string // Content-Encoding, lower case ("" for none)
 	chunked    bool
+	tillClose  bool   // a response that ends with the connection
 	left       uint64 // Content-Length bytes still to come
 	chunk      chunkSkipper
 	buf        []byte // up to the message cap
@@ -99,16 +100,17 @@ func (c *conn) startPolling(hh *httpHead, t time.Time) {
 // (the caller then passes over whatever there is).
 func (c *conn) collectBody(dir reassembly.Dir, hh *httpHead, req *pollRequest, headRequest bool) bool {
 	kind, n := hh.body(headRequest)
-	if kind != bodyLength && kind != bodyChunked {
+	switch kind {
+	case bodyLength:
+		if n == 0 {
+			return true
+		}
+	case bodyChunked, bodyTillClose: // only responses end with the connection
+	default:
 		return false
 	}
-	if kind == bodyLength && n == 0 {
-		return true
-	}
-	pb := &pollBody{req: req, fromClient: hh.request, status: hh.status, left: n, chunked: kind == bodyChunked}
-	if !hh.request {
-		pb.fromClient = false
-	}
+	pb := &pollBody{req: req, fromClient: hh.request, status: hh.status, left: n,
+		chunked: kind == bodyChunked, tillClose: kind == bodyTillClose}
 	if mt, _, err := mime.ParseMediaType(hh.get("Content-Type")); err == nil && mt == "application/octet-stream" {
 		pb.binary = true
 	}
@@ -129,18 +131,27 @@ func (c *conn) pollData(dir reassembly.Dir, b []byte, t time.Time) ([]byte, bool
 	keep := func(p []byte) {
 		pb.total += uint64(len(p))
 		if room := limit - len(pb.buf); room > 0 {
-			pb.buf = append(pb.buf, p[:min(len(p), room)]...)
+			p = p[:min(len(p), room)]
+			// Grown as bytes arrive, never past the cap, whatever a
+			// Content-Length or chunk size claims.
+			pb.buf = append(c.d.growBuf(pb.buf, len(p), limit), p...)
 		}
 	}
 	done := false
-	if pb.chunked {
+	switch {
+	case pb.chunked:
 		n, end, ok := pb.chunk.feed(b, keep)
 		if !ok {
 			hd.poll = nil
+			c.d.putBuf(pb.buf)
+			c.emitError(pb.fromClient, t, "HTTP body: chunked coding broken; the long-polling exchange is not followed past it")
 			return nil, false
 		}
 		b, done = b[n:], end
-	} else {
+	case pb.tillClose:
+		keep(b)
+		b = nil
+	default:
 		n := min(uint64(len(b)), pb.left)
 		keep(b[:n])
 		pb.left -= n
@@ -149,8 +160,28 @@ func (c *conn) pollData(dir reassembly.Dir, b []byte, t time.Time) ([]byte, bool
 	if done {
 		hd.poll = nil
 		c.pollEvent(pb, t)
+		c.d.putBuf(pb.buf)
 	}
 	return b, true
+}
+
+// pollEnd finishes the polling bodies still being read when the
+// connection ends: a response delimited by the close is whole; any other
+// was cut short, which is an error, as a WebSocket message is.
+func (c *conn) pollEnd(t time.Time) {
+	for dir := range c.h.dirs {
+		pb := c.h.dirs[dir].poll
+		if pb == nil {
+			continue
+		}
+		c.h.dirs[dir].poll = nil
+		if pb.tillClose {
+			c.pollEvent(pb, t)
+		} else {
+			c.emitError(pb.fromClient, t, "HTTP body incomplete at end of stream")
+		}
+		c.d.putBuf(pb.buf)
+	}
 }
 
 // pollEvent reports a whole polling body.

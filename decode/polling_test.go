@@ -2,9 +2,11 @@ package decode
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -25,6 +27,11 @@ func okResponse(body string, extra ...string) string {
 		fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(body), body)
 }
 
+// response builds a response with a Content-Length body.
+func response(status, contentType, body string) string {
+	return fmt.Sprintf("HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s", status, contentType, len(body), body)
+}
+
 func chunked(body string, size int) string {
 	var b strings.Builder
 	for len(body) > 0 {
@@ -42,6 +49,24 @@ func gzipped(s string) string {
 	w.Write([]byte(s))
 	w.Close()
 	return b.String()
+}
+
+func deflated(s string) string {
+	var b bytes.Buffer
+	w, _ := flate.NewWriter(&b, flate.DefaultCompression)
+	w.Write([]byte(s))
+	w.Close()
+	return b.String()
+}
+
+// noise is n bytes of hex text that does not compress to much less than n/2.
+func noise(n int) string {
+	r := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = "0123456789abcdef"[r.IntN(16)]
+	}
+	return string(b)
 }
 
 func zlibbed(s string) string {
@@ -97,6 +122,72 @@ func TestPolling(t *testing.T) {
 			want:   []string{open, fmt.Sprintf("server text %q deflate [polling GET %s 200]", `42["x"]`, pollPath)},
 		},
 		{
+			name:   "raw deflate",
+			client: []string{pollGET},
+			server: []string{okResponse(deflated("42[\"x\"]"), "Content-Encoding: deflate\r\n")},
+			want:   []string{open, fmt.Sprintf("server text %q deflate [polling GET %s 200]", `42["x"]`, pollPath)},
+		},
+		{
+			name:   "x-gzip",
+			client: []string{pollGET},
+			server: []string{okResponse(gzipped("6"), "Content-Encoding: X-Gzip\r\n")},
+			want:   []string{open, fmt.Sprintf("server text %q deflate [polling GET %s 200]", "6", pollPath)},
+		},
+		{
+			name:   "unsupported encoding",
+			client: []string{pollGET},
+			server: []string{okResponse("\x1b\x00\x00", "Content-Encoding: br\r\n")},
+			want: []string{open, "error server: HTTP body: br: content coding not supported",
+				fmt.Sprintf("server text %q [polling GET %s 200]", "\x1b\x00\x00", pollPath)},
+		},
+		{
+			name:   "chunked request",
+			client: []string{"POST /socket.io/?EIO=4&transport=polling&sid=S HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked("42[\"chat message\",\"hi\"]", 5)},
+			server: []string{okResponse("ok")},
+			want: []string{
+				"open polling /socket.io/?EIO=4&transport=polling&sid=S",
+				fmt.Sprintf("client text %q [polling POST /socket.io/?EIO=4&transport=polling&sid=S 0]", `42["chat message","hi"]`),
+				`server text "ok" [polling POST /socket.io/?EIO=4&transport=polling&sid=S 200]`,
+			},
+		},
+		{
+			name: "responses without a body",
+			client: []string{"HEAD " + pollPath + " HTTP/1.1\r\n\r\n" + pollGET + pollGET +
+				strings.Replace(pollPOST("2"), "\r\n\r\n", "\r\nExpect: 100-continue\r\n\r\n", 1)},
+			server: []string{"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n" + "HTTP/1.1 204 No Content\r\n\r\n" +
+				"HTTP/1.1 304 Not Modified\r\nContent-Length: 3\r\n\r\n" + "HTTP/1.1 100 Continue\r\n\r\n" + okResponse("ok")},
+			want: []string{
+				"open polling " + pollPath,
+				fmt.Sprintf("client text %q [polling POST %s 0]", "2", post),
+				fmt.Sprintf("server text %q [polling POST %s 200]", "ok", post),
+			},
+		},
+		{
+			name:   "response until the close",
+			client: []string{pollGET},
+			server: []string{"HTTP/1.0 200 OK\r\nConnection: close\r\n\r\n", "6"},
+			want:   []string{open, fmt.Sprintf("server text %q [polling GET %s 200]", "6", pollPath)},
+		},
+		{
+			name:   "body cut by the end",
+			client: []string{pollGET},
+			server: []string{"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n6"},
+			want:   []string{open, "error server: HTTP body incomplete at end of stream"},
+		},
+		{
+			name:   "broken chunked coding",
+			client: []string{pollGET},
+			server: []string{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n6"},
+			want:   []string{open, "error server: HTTP body: chunked coding broken; the long-polling exchange is not followed past it"},
+		},
+		{
+			name:   "not HTTP after a body",
+			client: []string{pollGET},
+			server: []string{okResponse("6") + "\x00\x01garbage\r\n\r\n"},
+			want: []string{open, fmt.Sprintf("server text %q [polling GET %s 200]", "6", pollPath),
+				"error server: not HTTP where a head should start; the long-polling exchange is not followed past it"},
+		},
+		{
 			name:   "octet-stream",
 			client: []string{pollGET},
 			server: []string{"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 5\r\n\r\n\x00\x01\xff\x04z"},
@@ -105,8 +196,8 @@ func TestPolling(t *testing.T) {
 		{
 			name:   "error answer",
 			client: []string{pollGET},
-			server: []string{"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"code\":1,\"message\":\"Session ID unknown\"}"},
-			want:   []string{open, fmt.Sprintf("server text %q [polling GET %s 400]", `{"code":1,"message":"Session ID unknown"`, pollPath)},
+			server: []string{response("400 Bad Request", "application/json", `{"code":1,"message":"Session ID unknown"}`)},
+			want:   []string{open, fmt.Sprintf("server text %q [polling GET %s 400]", `{"code":1,"message":"Session ID unknown"}`, pollPath)},
 		},
 		{
 			name:   "over the cap",
@@ -114,6 +205,22 @@ func TestPolling(t *testing.T) {
 			client: []string{pollGET},
 			server: []string{okResponse(bigText)},
 			want:   []string{open, fmt.Sprintf("server text %q len=3000 truncated [polling GET %s 200]", bigText[:100], pollPath)},
+		},
+		{
+			name:   "chunked over the cap",
+			cfg:    Config{MaxMessage: 100},
+			client: []string{pollGET},
+			server: []string{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked(bigText, 64)},
+			want:   []string{open, fmt.Sprintf("server text %q len=3000 truncated [polling GET %s 200]", bigText[:100], pollPath)},
+		},
+		{
+			// The compressed body itself is over the cap: what its first
+			// 100 bytes inflate to is kept, the length is not known.
+			name:   "gzip body over the cap",
+			cfg:    Config{MaxMessage: 100},
+			client: []string{pollGET},
+			server: []string{okResponse(gzipped(noise(1000)), "Content-Encoding: gzip\r\n")},
+			want:   []string{open, fmt.Sprintf("server text %q len=101 truncated deflate [polling GET %s 200]", noise(1000)[:100], pollPath)},
 		},
 		{
 			name:   "gzip bomb",
@@ -185,17 +292,51 @@ func TestPolling(t *testing.T) {
 	}
 }
 
-// TestPollingGap: bytes lost inside a polling body are a gap, and the
-// HTTP exchange is not followed past it.
+// TestPollingGap: bytes lost inside a polling body are a gap; the body is
+// dropped, and the HTTP exchange is not followed past it (the close is
+// still reported).
 func TestPollingGap(t *testing.T) {
-	h := newHarness(t, Config{})
-	h.client([]byte(pollGET))
 	resp := okResponse(strings.Repeat("x", 100))
-	h.server([]byte(resp[:len(resp)-60]))
-	h.gap(reassembly.ServerToClient, 20)
-	h.server([]byte(resp[len(resp)-40:]), []byte(okResponse("6")))
-	h.end()
-	equalLines(t, h.rec.lines, []string{"open polling " + pollPath, "gap server 20", "close"})
+	post := pollPOST(strings.Repeat("y", 100))
+	t.Run("server", func(t *testing.T) {
+		h := newHarness(t, Config{})
+		h.client([]byte(pollGET))
+		h.server([]byte(resp[:len(resp)-60]))
+		h.gap(reassembly.ServerToClient, 20)
+		h.server([]byte(resp[len(resp)-40:]), []byte(okResponse("6")))
+		h.end()
+		equalLines(t, h.rec.lines, []string{"open polling " + pollPath, "gap server 20", "close"})
+	})
+	t.Run("client", func(t *testing.T) {
+		h := newHarness(t, Config{})
+		h.client([]byte(post[:len(post)-50]))
+		h.gap(reassembly.ClientToServer, -1)
+		h.client([]byte(post[len(post)-10:]), []byte(pollGET))
+		h.server([]byte(okResponse("ok")))
+		h.end()
+		equalLines(t, h.rec.lines, []string{"open polling /socket.io/?EIO=4&transport=polling&t=P2&sid=S", "gap client -1", "close"})
+	})
+}
+
+// TestPollingClaims: a Content-Length or a chunk size is a claim, not an
+// allocation: the buffer follows the bytes that came.
+func TestPollingClaims(t *testing.T) {
+	for name, head := range map[string]string{
+		"content-length": "HTTP/1.1 200 OK\r\nContent-Length: 1125899906842624\r\n\r\n",
+		"chunk size":     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffff\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, Config{})
+			h.client([]byte(pollGET))
+			h.server([]byte(head), []byte("0123456789"))
+			pb := h.c.(*conn).h.dirs[reassembly.ServerToClient].poll
+			if pb == nil || len(pb.buf) != 10 || cap(pb.buf) > 512 {
+				t.Fatalf("body buffer after 10 bytes: %+v", pb)
+			}
+			h.end()
+			equalLines(t, h.rec.lines, []string{"open polling " + pollPath, "error server: HTTP body incomplete at end of stream", "close"})
+		})
+	}
 }
 
 func TestIsPollingTarget(t *testing.T) {
@@ -220,6 +361,9 @@ func FuzzPolling(f *testing.F) {
 	f.Add([]byte(okResponse("0{}")), []byte("40"), uint8(1))
 	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n"+chunked(gzipped("hello"), 3)), []byte("x"), uint8(2))
 	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\nab"), []byte(""), uint8(0))
+	f.Add([]byte("HTTP/1.0 200 OK\r\nContent-Encoding: deflate\r\n\r\n"+zlibbed(strings.Repeat("6", 1<<16))), []byte("2"), uint8(5))
+	f.Add([]byte(okResponse("6")+okResponse("ok")+upgradeResp()+string(sf(OpText, "3probe"))), []byte("x"), uint8(8))
+	f.Add([]byte(okResponse(gzipped(strings.Repeat("0", 1<<20)), "Content-Encoding: gzip\r\n")), []byte(""), uint8(3))
 	f.Fuzz(func(t *testing.T, resp, body []byte, flags uint8) {
 		_, c := fuzzConn(t, Config{})
 		req := []byte(pollGET + pollPOST(string(body)))

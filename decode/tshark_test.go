@@ -132,8 +132,9 @@ func tsharkServerPorts(t *testing.T, tshark, path string) map[string]bool {
 // TestTsharkPolling compares the Engine.IO long-polling bodies decoded
 // from each capture with tshark's HTTP dissector's (which de-chunks and
 // gunzips them too): per connection and direction, the same bodies in the
-// same order. Known difference: tshark 4.0 shows each non-ASCII byte of a
-// body as U+FFFD.
+// same order, each with its request's method and target and its
+// response's status. Known difference: tshark 4.0 shows each non-ASCII
+// byte of a body as U+FFFD.
 func TestTsharkPolling(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
@@ -145,8 +146,10 @@ func TestTsharkPolling(t *testing.T) {
 	found := false
 	for _, path := range testCaptures(t, "*.pcap*") {
 		out, err := exec.Command(tshark, "-r", path, "-Y",
-			`(http.request.uri contains "transport=polling" or http.response_for.uri contains "transport=polling") and http.file_data`,
-			"-T", "json", "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "http.file_data").Output()
+			`http.request.uri contains "transport=polling" or http.response_for.uri contains "transport=polling"`,
+			"-T", "json", "-e", "frame.number", "-e", "tcp.srcport", "-e", "tcp.dstport",
+			"-e", "http.request.method", "-e", "http.request.uri", "-e", "http.response.code",
+			"-e", "http.response_for.uri", "-e", "http.request_in", "-e", "http.file_data").Output()
 		if err != nil {
 			t.Fatalf("tshark: %v", err)
 		}
@@ -158,7 +161,18 @@ func TestTsharkPolling(t *testing.T) {
 		if err := json.Unmarshal(out, &packets); err != nil {
 			t.Fatalf("tshark output: %v", err)
 		}
-		if len(packets) == 0 {
+		// One HTTP message a packet is what the captures hold; the
+		// request's method is found by its frame number.
+		methods := map[string]string{}
+		bodies := 0
+		for _, p := range packets {
+			l := p.Source.Layers
+			if len(l["http.request.method"]) == 1 {
+				methods[l["frame.number"][0]] = l["http.request.method"][0]
+			}
+			bodies += len(l["http.file_data"])
+		}
+		if bodies == 0 {
 			continue
 		}
 		found = true
@@ -167,12 +181,33 @@ func TestTsharkPolling(t *testing.T) {
 			want := map[string][]string{}
 			for _, p := range packets {
 				l := p.Source.Layers
+				if len(l["http.file_data"]) == 0 {
+					continue
+				}
+				if len(l["http.file_data"]) > 1 {
+					t.Fatalf("frame %s: %d HTTP bodies in one packet, which this test does not pair with their requests", l["frame.number"][0], len(l["http.file_data"]))
+				}
 				src, dst := l["tcp.srcport"][0], l["tcp.dstport"][0]
 				key := src + " client"
 				if servers[src] {
 					key = dst + " server"
 				}
-				want[key] = append(want[key], l["http.file_data"]...)
+				var head string
+				switch {
+				case len(l["http.request.method"]) == 1:
+					head = pollingHead(l["http.request.method"][0], l["http.request.uri"][0], "0")
+				case len(l["http.response.code"]) == 1 && len(l["http.response_for.uri"]) == 1 && len(l["http.request_in"]) == 1:
+					uri := l["http.response_for.uri"][0]
+					if _, rest, ok := strings.Cut(uri, "://"); ok {
+						if i := strings.IndexByte(rest, '/'); i >= 0 {
+							uri = rest[i:]
+						}
+					}
+					head = pollingHead(methods[l["http.request_in"][0]], uri, l["http.response.code"][0])
+				default:
+					t.Fatalf("frame %s: a body neither of a request nor of a response tshark pairs with one: %v", l["frame.number"][0], l)
+				}
+				want[key] = append(want[key], head+l["http.file_data"][0])
 			}
 			events, _ := decodeCapture(t, path, Config{})
 			got := map[string][]string{}
@@ -187,7 +222,7 @@ func TestTsharkPolling(t *testing.T) {
 				if e.FromClient {
 					key = fmt.Sprintf("%d client", e.Client.Port())
 				}
-				got[key] = append(got[key], string(e.Payload))
+				got[key] = append(got[key], pollingHead(e.Method, e.Path, fmt.Sprint(e.Status))+string(e.Payload))
 			}
 			for key, w := range want {
 				g := got[key]
@@ -211,6 +246,12 @@ func TestTsharkPolling(t *testing.T) {
 	if !found {
 		t.Skip("no long-polling in the captures")
 	}
+}
+
+// pollingHead writes what a polling body belongs to, as the comparison's
+// prefix of the body: "POST /socket.io/?... 0 | ".
+func pollingHead(method, target, status string) string {
+	return method + " " + target + " " + status + " | "
 }
 
 // asTsharkShows writes each non-ASCII byte of s as U+FFFD, as tshark 4.0
