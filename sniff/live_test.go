@@ -136,6 +136,23 @@ func (r *recorder) Flush() error {
 	return nil
 }
 
+// waitQuiet returns once no event has come for quiet, or after limit.
+func (r *recorder) waitQuiet(quiet, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	last, since := -1, time.Now()
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		n := len(r.events)
+		r.mu.Unlock()
+		if n != last {
+			last, since = n, time.Now()
+		} else if time.Since(since) >= quiet {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (r *recorder) snapshot() []printed {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -334,6 +351,10 @@ func liveEndToEnd(t *testing.T, browser context.Context, iface string) {
 			}
 		}
 	}
+	// The bots' goodbyes (each close is a logout to everyone) are still
+	// in the pipeline when Run returns: the latency bound starts once it
+	// has been quiet for a moment, after the burst.
+	capt.rec.waitQuiet(300*time.Millisecond, 10*time.Second)
 	botsDone := time.Now()
 	if rep.Sent == 0 || rep.Lost != 0 || rep.Duplicated != 0 {
 		t.Fatalf("bots: sent %d, lost %d, duplicated %d:\n%s", rep.Sent, rep.Lost, rep.Duplicated, botOut.String())
