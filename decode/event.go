@@ -165,6 +165,10 @@ type Event struct {
 	Extensions  string // Sec-WebSocket-Extensions of the 101 response, as negotiated
 	Subprotocol string // Sec-WebSocket-Protocol of the 101 response
 	AcceptOK    bool   // Sec-WebSocket-Accept matched the key
+	// Handshake is the upgrade's request and response heads as sent,
+	// header by header (the HAR export's); nil on open events without an
+	// HTTP upgrade (midstream, long-polling, TLS not decrypted).
+	Handshake *Handshake
 	// TLS is the connection's TLS layer (wss://), nil over plain TCP. An
 	// open event of a TLS connection that cannot be decrypted has only it
 	// (Decrypted false, with the reason): nothing else of it is shown.
@@ -196,6 +200,10 @@ type Event struct {
 	// asked to cut a long message's content (ChatOptions.MaxContent) and
 	// did; 0 when ChatLine is whole.
 	ChatLineLen int
+	// Talk is who said what where, as the app stage read a chat message
+	// (names as learned so far): what --user, --room and --type filter on
+	// and --stats counts by. Its zero value is "not chat, or not known".
+	Talk Talk
 	// App is the app-protocol stage's reading of a message beyond Chat
 	// and ChatLine (package app): a *socketio.Message for Socket.IO and
 	// Engine.IO; nil otherwise. It is a new value for each event, so a
@@ -218,6 +226,37 @@ type Event struct {
 	// error (and open, when the handshake was odd)
 	Err string
 }
+
+// Talk is the app stage's reading of a chat message, for filters and
+// statistics.
+type Talk struct {
+	// Type is the chat message's type: workerman-chat's "login", "say",
+	// "logout"...; a Socket.IO event's name.
+	Type string
+	// From is the user who said it, or whom a login or logout is about;
+	// To is whom it was said to ("all" for everyone, a room as "room 1").
+	From, To string
+	// Room is the room it was said in or to, when known (the room a
+	// connection logged in to).
+	Room string
+}
+
+// Handshake is an HTTP upgrade's two heads: the request line and headers
+// as the client sent them, the status and headers of the server's answer.
+type Handshake struct {
+	Method, Target, Proto string // request line, e.g. GET / HTTP/1.1
+	Request               []Header
+	Status                int    // e.g. 101
+	StatusText            string // e.g. Switching Protocols
+	ResponseProto         string // e.g. HTTP/1.1
+	Response              []Header
+	// RequestSize and ResponseSize are the heads' sizes in bytes, blank
+	// line included.
+	RequestSize, ResponseSize int
+}
+
+// Header is one HTTP header line, its name as written.
+type Header struct{ Name, Value string }
 
 // Sink receives events in the order they were found. An event, and the
 // bytes its slices point to, are valid only during the call (a payload
