@@ -39,6 +39,14 @@ func fillEvent(t *testing.T, e *Event) {
 				f.Set(reflect.MakeSlice(f.Type(), 1, 1))
 			case reflect.Interface:
 				f.Set(reflect.ValueOf("stale"))
+			case reflect.Pointer:
+				f.Set(reflect.New(f.Type().Elem())) // a stale Handshake, say
+			case reflect.Struct: // Talk: strings all through
+				for j := range f.NumField() {
+					if g := f.Field(j); g.Kind() == reflect.String {
+						g.SetString("stale")
+					}
+				}
 			default:
 				t.Fatalf("fillEvent: field %s of type %s: set it here", name, f.Type())
 			}

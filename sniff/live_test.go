@@ -37,8 +37,9 @@ import (
 
 // liveLatency is the longest a message may wait between the capture time
 // of its last packet and its being handed to the output and flushed (the
-// ring hands over a block after at most capture.DefaultTimeout, 50 ms).
-const liveLatency = 100 * time.Millisecond
+// ring hands over a block after at most capture.DefaultTimeout, 50 ms),
+// scaled under the race detector.
+const liveLatency = raceSlowdown * 100 * time.Millisecond
 
 func requireRoot(t *testing.T) {
 	t.Helper()
