@@ -104,6 +104,12 @@ func set(e *decode.Event, m *socketio.Message) {
 	e.App = m.Clone()
 	e.ChatLine = m.Line
 	e.Heartbeat = m.Heartbeat
+	if p := m.IO; p != nil {
+		e.Talk = decode.Talk{From: p.User, To: p.To, Room: p.Room}
+		if p.Type == socketio.Event || p.Type == socketio.BinaryEvent {
+			e.Talk.Type = p.Event
+		}
+	}
 }
 
 // packetBytes appends a packet of a polling body as it would stand in a

@@ -85,7 +85,7 @@ func (r *Reader) clientChat(b []byte, s *session, p *Packet, arg0 []byte) ([]byt
 		if !ok {
 			return b, false
 		}
-		return r.appendSay(b, s, p.Event, s.user, arg0, text), true
+		return r.appendSay(b, s, p, s.user, arg0, text), true
 	case p.Event == "typing":
 		return append(append(b, s.user...), " is typing"...), true
 	case p.Event == "stop typing":
@@ -136,17 +136,19 @@ func (r *Reader) serverChat(b []byte, s *session, p *Packet, arg0 []byte) ([]byt
 		return b, false
 	}
 	p.User = cut(user, maxName)
-	return r.appendSay(b, s, p.Event, user, arg0, text), true
+	return r.appendSay(b, s, p, user, arg0, text), true
 }
 
 // appendSay writes `alice → all: hi`, or `→ room 1` / `→ bob` when the
 // object says where it goes; a "room message" goes to the room the
-// session joined.
-func (r *Reader) appendSay(b []byte, s *session, event, from string, obj []byte, text []byte) []byte {
+// session joined. It sets p.To and p.Room to match.
+func (r *Reader) appendSay(b []byte, s *session, p *Packet, from string, obj []byte, text []byte) []byte {
 	b = append(append(b, from...), " → "...)
+	to := len(b)
 	if v := field(obj, "room"); v != nil {
 		t, _ := textBytes(v)
 		b = append(append(b, "room "...), t...)
+		p.Room = cut(string(t), maxName)
 	} else if v := field(obj, "to"); v != nil {
 		t, _ := textBytes(v)
 		if n := r.names[string(t)]; n != "" {
@@ -154,13 +156,18 @@ func (r *Reader) appendSay(b []byte, s *session, event, from string, obj []byte,
 		} else {
 			b = append(b, t...)
 		}
-	} else if event == "room message" {
+	} else if p.Event == "room message" {
 		b = append(b, "room"...)
 		if s.room != "" {
 			b = append(append(b, ' '), s.room...)
 		}
 	} else {
 		b = append(b, "all"...)
+	}
+	if string(b[to:]) == "all" {
+		p.To = "all" // most says: no string made for it
+	} else {
+		p.To = cut(string(b[to:]), maxName)
 	}
 	return append(append(b, ": "...), text...)
 }

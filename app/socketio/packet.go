@@ -51,6 +51,11 @@ type Packet struct {
 	Complete    bool   // BINARY_*: every attachment has been joined
 	AckOf       string // ACK/BINARY_ACK: the event name of the emit it answers, when seen
 	User        string // the sending socket's user name, when learned
+	// To and Room are where a chat emit went, when the chat reading
+	// knows: "all", a user's name or "room R"; the room the session
+	// joined, or the one the emit names. They are for the filters and
+	// statistics (decode.Talk), not in the NDJSON object.
+	To, Room string
 }
 
 // Limits of the packet text.

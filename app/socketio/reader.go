@@ -452,6 +452,7 @@ func (r *Reader) socketio(s *session, m *Message, fromClient bool) {
 	if fromClient {
 		p.User = s.user
 	}
+	p.Room = s.room
 	switch p.Type {
 	case Connect:
 		if !fromClient {

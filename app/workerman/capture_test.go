@@ -96,6 +96,9 @@ func TestCaptures(t *testing.T) {
 					if e.ChatLine == "" {
 						t.Errorf("chat message without a line: %s", e.Chat)
 					}
+					if e.Talk.Type == "" {
+						t.Errorf("chat message without its type in Talk: %s", e.Chat)
+					}
 				}
 			}
 			if chats == 0 {
@@ -118,7 +121,9 @@ func TestCaptures(t *testing.T) {
 				for i := range want {
 					w := want[i]
 					if !lines {
-						w.ChatLine = ""
+						// Talk comes with the lines: it is read from the
+						// same decoded fields.
+						w.ChatLine, w.Talk = "", decode.Talk{}
 					}
 					if !reflect.DeepEqual(got[i], w) {
 						t.Errorf("%s: event %d\n got %+v\nwant %+v", tc.name, i, got[i], w)

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/chatsniff/chatsniff/chat"
+	"github.com/chatsniff/chatsniff/decode"
 	"github.com/chatsniff/chatsniff/internal/memo"
 )
 
@@ -48,6 +49,7 @@ type chatConn struct {
 	book   *nameBook // the server's, found on first use
 	name   string    // the name this connection logged in with
 	id     string    // its uid or client_id, once the server told it
+	room   string    // the room it logged in to (the room protocol's room_id)
 }
 
 // The chat layer works in two steps. Parsing (chatParser.parse) compacts
@@ -248,23 +250,43 @@ type chatReader struct {
 // lines are not wanted).
 func (r *chatReader) message(cc *chatConn, p []byte, fromClient bool) (js []byte, line string) {
 	js = r.parse(p, &r.pc)
-	return js, r.lineOf(cc, &r.pc, fromClient)
+	var t decode.Talk
+	return js, r.lineOf(cc, &r.pc, fromClient, &t)
 }
 
 // lineOf is line for a parsed message, "" when it is none.
-func (r *chatNames) lineOf(c *chatConn, pc *Parsed, fromClient bool) string {
+func (r *chatNames) lineOf(c *chatConn, pc *Parsed, fromClient bool, t *decode.Talk) string {
 	if !pc.known {
 		return ""
 	}
-	return r.line(c, pc, fromClient)
+	return r.line(c, pc, fromClient, t)
 }
 
-// line builds the human line of pc's message, learning names on the way.
-func (r *chatNames) line(c *chatConn, pc *Parsed, fromClient bool) string {
+// line builds the human line of pc's message, learning names on the way,
+// and fills in t: who said it, to whom, in which room (the filters' and
+// the statistics' facts, which the line spells out for people). A name
+// not known is left empty in t, where the line says "?".
+func (r *chatNames) line(c *chatConn, pc *Parsed, fromClient bool, t *decode.Talk) string {
 	m, list := &pc.msg, pc.list
 	b := r.buf[:0]
 	defer func() { r.buf = b[:0] }()
+	if m.Type == "" {
+		return "" // JSON, not chat
+	}
 	book := r.book(c)
+	t.Type = m.Type
+	if fromClient && m.Type == chat.TypeLogin && !m.RoomID.IsZero() {
+		c.room = m.RoomID.String()
+	}
+	t.Room = c.room
+	defer func() {
+		if t.From == "?" {
+			t.From = ""
+		}
+		if t.To == "?" {
+			t.To = ""
+		}
+	}()
 	switch m.Type {
 	case chat.TypePing, chat.TypePong:
 		return m.Type
@@ -273,6 +295,7 @@ func (r *chatNames) line(c *chatConn, pc *Parsed, fromClient bool) string {
 		switch {
 		case fromClient && m.ClientName != "":
 			c.name = m.ClientName
+			t.From = m.ClientName
 			b = append(b, "login as "...)
 			b = append(b, m.ClientName...)
 			if !m.RoomID.IsZero() {
@@ -281,6 +304,7 @@ func (r *chatNames) line(c *chatConn, pc *Parsed, fromClient bool) string {
 			}
 		case fromClient && m.Name != "":
 			c.name = m.Name
+			t.From = m.Name
 			b = append(b, "login as "...)
 			b = append(b, m.Name...)
 		case fromClient:
@@ -291,7 +315,8 @@ func (r *chatNames) line(c *chatConn, pc *Parsed, fromClient bool) string {
 			if c.id == "" && m.Name != "" && m.Name == c.name {
 				c.id = uid
 			}
-			b = append(b, r.uidName(c, uid)...)
+			t.From = r.uidName(c, uid)
+			b = append(b, t.From...)
 			b = append(b, " joined (uid "...)
 			b = append(b, uid...)
 			b = append(b, ')')
@@ -310,7 +335,8 @@ func (r *chatNames) line(c *chatConn, pc *Parsed, fromClient bool) string {
 			case c.id == "" && m.ClientName != "" && m.ClientName == c.name:
 				c.id = m.ClientID
 			}
-			b = append(b, r.clientName(c, m.ClientID)...)
+			t.From = r.clientName(c, m.ClientID)
+			b = append(b, t.From...)
 			b = append(b, " joined (client "...)
 			b = append(b, m.ClientID...)
 			b = append(b, ')')
@@ -350,6 +376,7 @@ func (r *chatNames) line(c *chatConn, pc *Parsed, fromClient bool) string {
 		default:
 			return ""
 		}
+		t.From, t.To = from, to
 		b = append(b, from...)
 		b = append(b, " → "...)
 		b = append(b, to...)
@@ -379,17 +406,17 @@ func (r *chatNames) line(c *chatConn, pc *Parsed, fromClient bool) string {
 		case fromClient:
 			return ""
 		case !m.UID.IsZero():
-			b = append(b, r.uidName(c, m.UID.String())...)
+			t.From = r.uidName(c, m.UID.String())
 		case m.FromClientID != "" || m.FromClientName != "":
 			book.learn(m.FromClientID, m.FromClientName)
-			if m.FromClientName != "" {
-				b = append(b, m.FromClientName...)
-			} else {
-				b = append(b, r.clientName(c, m.FromClientID)...)
+			t.From = m.FromClientName
+			if t.From == "" {
+				t.From = r.clientName(c, m.FromClientID)
 			}
 		default:
 			return ""
 		}
+		b = append(b, t.From...)
 		b = append(b, " left"...)
 
 	default:

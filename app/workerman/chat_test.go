@@ -180,3 +180,52 @@ func TestNameBookBound(t *testing.T) {
 		t.Errorf("book holds %d names", n)
 	}
 }
+
+// TestChatTalk: each chat message's Talk names what its line spells out:
+// its type, who said it (or joined, or left), to whom, and the room its
+// connection logged in to; a name not known is empty, not "?".
+func TestChatTalk(t *testing.T) {
+	type talk = decode.Talk
+	for _, tc := range []struct {
+		name   string
+		client bool
+		js     string
+		want   talk
+	}{
+		{"login", true, `{"type":"login","client_name":"bob","room_id":1}`, talk{Type: "login", From: "bob", Room: "1"}},
+		{"login notice", false, `{"type":"login","client_id":"c2","client_name":"alice","time":"t"}`, talk{Type: "login", From: "alice", Room: "1"}},
+		{"say to all", true, `{"type":"say","to_client_id":"all","to_client_name":"all","content":"hi"}`, talk{Type: "say", From: "bob", To: "all", Room: "1"}},
+		{"private say", true, `{"type":"say","to_client_id":"c2","to_client_name":"alice","content":"psst"}`, talk{Type: "say", From: "bob", To: "alice", Room: "1"}},
+		{"say notice", false, `{"type":"say","from_client_id":"c2","from_client_name":"alice","to_client_id":"all","content":"yo","time":"t"}`, talk{Type: "say", From: "alice", To: "all", Room: "1"}},
+		{"ping", false, `{"type":"ping"}`, talk{Type: "ping", Room: "1"}},
+		{"logout", false, `{"type":"logout","from_client_id":"c2","from_client_name":"alice","time":"t"}`, talk{Type: "logout", From: "alice", Room: "1"}},
+		{"unknown type", false, `{"type":"typing","who":"x"}`, talk{Type: "typing", Room: "1"}},
+		{"not chat", false, `{"hello":1}`, talk{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			if tc.name != "login" {
+				h.client(cf(OpText, `{"type":"login","client_name":"bob","room_id":1}`))
+			}
+			if tc.client {
+				h.client(cf(OpText, tc.js))
+			} else {
+				h.server(sf(OpText, tc.js))
+			}
+			got := h.rec.events[len(h.rec.events)-1].Talk
+			if got != tc.want {
+				t.Errorf("%s: Talk %+v, want %+v", tc.js, got, tc.want)
+			}
+		})
+	}
+
+	// The uid protocol: an unknown sender is empty, a known one named.
+	h := newHarness(t)
+	h.client(cf(OpText, `{"type":"say","to_uid":"all","content":"before my login"}`))
+	h.server(sf(OpText, `{"type":"say","from_uid":111,"to_uid":"all","content":"who am i","time":"x"}`))
+	got := []talk{h.rec.events[len(h.rec.events)-2].Talk, h.rec.events[len(h.rec.events)-1].Talk}
+	want := []talk{{Type: "say", To: "all"}, {Type: "say", From: "uid 111", To: "all"}}
+	if got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("uid says: Talk %+v, want %+v", got, want)
+	}
+}

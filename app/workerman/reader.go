@@ -99,7 +99,7 @@ func (r *Reader) name(e *decode.Event, pc *Parsed) {
 		cc = &chatConn{server: e.Server}
 		r.conns[e.ConnID] = cc
 	}
-	e.ChatLine = r.chat.lineOf(cc, pc, e.FromClient)
+	e.ChatLine = r.chat.lineOf(cc, pc, e.FromClient, &e.Talk)
 	if pc.contentLen > len(pc.content) && e.ChatLine != "" {
 		e.ChatLineLen = len(e.ChatLine) - len(pc.content) + pc.contentLen
 	}
