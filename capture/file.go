@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -54,6 +55,11 @@ func OpenFile(path string) (Source, error) {
 		return nil, err
 	}
 	src.closer = f
+	// Only a regular file's size says where it ends: a FIFO or a device
+	// (a process substitution, /dev/stdin) reports 0 or nonsense.
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		src.size = fi.Size()
+	}
 	return src, nil
 }
 
@@ -66,6 +72,20 @@ func NewReader(r io.Reader, name string) (Source, error) {
 		return nil, err
 	}
 	return src, nil
+}
+
+// countingReader counts the bytes read through it, for Position. It sits
+// under the read-ahead buffer, so the count costs one atomic add a Read of
+// up to readBufSize bytes, not one a packet.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // fileSource reads packets from a pcap or pcapng stream.
@@ -90,11 +110,17 @@ type fileSource struct {
 	nanoMul uint32 // 1000 for microsecond timestamps, 1 for nanosecond
 	maxCap  int    // the longest record taken
 	snaplen uint32 // as pcapgo has it, for its error message
+
+	// Position: the bytes read from the file, and its size (OpenFile of
+	// a regular file only, 0 otherwise).
+	read *countingReader
+	size int64
 }
 
 func newFileSource(r io.Reader, name string) (*fileSource, error) {
 	// Peek, never seek: standard input and pipes are read the same way.
-	br := bufio.NewReaderSize(r, readBufSize)
+	cr := &countingReader{r: r}
+	br := bufio.NewReaderSize(cr, readBufSize)
 	magic, err := br.Peek(4)
 	gzipped := false
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -127,7 +153,7 @@ func newFileSource(r io.Reader, name string) (*fileSource, error) {
 		return nil, fmt.Errorf("%s: %w (only %d bytes%s)", name, ErrNotCapture, len(magic), inside)
 	}
 
-	s := &fileSource{name: name}
+	s := &fileSource{name: name, read: cr}
 	s.ifaces.name = name
 	switch m := binary.BigEndian.Uint32(magic); m {
 	case magicPcapMicro, magicPcapMicroSwapped, magicPcapNano, magicPcapNanoSwapped:
@@ -278,6 +304,9 @@ func (s *fileSource) wrap(err error, ci gopacket.CaptureInfo) error {
 	}
 	return fmt.Errorf("%s: packet %d: %w", s.name, num, err)
 }
+
+// Position implements Positioner.
+func (s *fileSource) Position() (read, size int64) { return s.read.n.Load(), s.size }
 
 // Stats reports the packets returned and skipped so far.
 func (s *fileSource) Stats() Stats { return Stats{Packets: s.n, Skipped: s.ifaces.skipped} }

@@ -39,6 +39,17 @@ type Warner interface {
 	SetWarn(warn func(error))
 }
 
+// Positioner is a Source that knows how far into its file it has read, for
+// a progress bar. The sources of OpenFile and NewReader are Positioners.
+type Positioner interface {
+	// Position returns the bytes consumed from the file so far (before
+	// gunzipping, so that they compare with the size) and the file's size,
+	// 0 when it is unknown: standard input, a pipe, a reader given to
+	// NewReader. read runs ahead of the packets returned, by the read
+	// buffer. Position may be called from any goroutine, while Next runs.
+	Position() (read, size int64)
+}
+
 // Stats counts what a Source has seen.
 type Stats struct {
 	Packets uint64 // packets returned by Next
