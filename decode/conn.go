@@ -78,6 +78,19 @@ type httpDir struct {
 // upgradeRequest is what the open event reports from the request.
 type upgradeRequest struct {
 	path, host, origin, userAgent, key string
+	// hs is the event's Handshake, its request half filled in from the
+	// start and its response half by the answer. It lives in this struct
+	// so that the connection's one allocation for the upgrade holds both;
+	// the headers are the parsed heads' own slices (one copy of each
+	// head, bounded by MaxHead), and a Sink may keep the pointer since it
+	// is never changed once reported.
+	hs Handshake
+}
+
+// setResponse fills in the response half of hs from the server's answer.
+func (hs *Handshake) setResponse(hh *httpHead) {
+	hs.Status, hs.StatusText, hs.ResponseProto = hh.status, hh.reason, hh.proto
+	hs.Response, hs.ResponseSize = hh.fields, hh.size
 }
 
 // side returns the side (0 client, 1 server) that sends dir.
@@ -295,6 +308,10 @@ func (c *conn) request(dir reassembly.Dir, hh *httpHead, t time.Time) {
 			origin:    origin,
 			userAgent: hh.get("User-Agent"),
 			key:       hh.get("Sec-WebSocket-Key"),
+			hs: Handshake{
+				Method: hh.method, Target: hh.target, Proto: hh.proto,
+				Request: hh.fields, RequestSize: hh.size,
+			},
 		}
 		return
 	}
@@ -371,6 +388,8 @@ func (c *conn) rejected(hh *httpHead, t time.Time) {
 	e := c.newEvent(KindRejected, false, t)
 	e.Path, e.Host, e.Origin, e.UserAgent = up.path, up.host, up.origin, up.userAgent
 	e.Status, e.StatusText = hh.status, hh.reason
+	up.hs.setResponse(hh)
+	e.Handshake = &up.hs
 	c.emit(e)
 }
 
@@ -557,6 +576,10 @@ func (c *conn) startWS(hh *httpHead, t time.Time) {
 	}
 	if up != nil {
 		e.Path, e.Host, e.Origin, e.UserAgent = up.path, up.host, up.origin, up.userAgent
+		// Only with the request: a Handshake of a response alone would
+		// leave its consumers (the HAR export) guessing a request line.
+		up.hs.setResponse(hh)
+		e.Handshake = &up.hs
 	}
 	msg := e.Err
 	c.emit(e)

@@ -167,7 +167,10 @@ type Event struct {
 	AcceptOK    bool   // Sec-WebSocket-Accept matched the key
 	// Handshake is the upgrade's request and response heads as sent,
 	// header by header (the HAR export's); nil on open events without an
-	// HTTP upgrade (midstream, long-polling, TLS not decrypted).
+	// HTTP upgrade (midstream, long-polling, TLS not decrypted) and when
+	// only the 101 was captured. Rejected events carry it too. It is a new
+	// value for each upgrade, never changed once reported, so a Sink may
+	// keep the pointer.
 	Handshake *Handshake
 	// TLS is the connection's TLS layer (wss://), nil over plain TCP. An
 	// open event of a TLS connection that cannot be decrypted has only it

@@ -90,15 +90,19 @@ type httpHead struct {
 	target  string // request: the request target, as sent
 	status  int    // response
 	reason  string // response: the reason phrase
-	fields  []headerField
+	proto   string // the HTTP version, e.g. HTTP/1.1
+	size    int    // bytes of the head, its blank line included
+	// fields are the header lines in order, names as written. They are
+	// Event's Header type so that an upgrade's Handshake takes the slice
+	// as it is, without a copy; the strings share the head's one copy.
+	fields []Header
 }
-
-type headerField struct{ name, value string }
 
 // parseHead parses a head that headEnd delimited. ok is false when its first
 // line is neither a request line nor a status line.
 func parseHead(b []byte) (h httpHead, ok bool) {
 	s := string(b)
+	h.size = len(b)
 	line, s := nextLine(s)
 	if !h.startLine(line) {
 		return h, false
@@ -111,7 +115,7 @@ func parseHead(b []byte) (h httpHead, ok bool) {
 		if (line[0] == ' ' || line[0] == '\t') && len(h.fields) > 0 {
 			// obs-fold (RFC 7230 section 3.2.4): a continuation line.
 			f := &h.fields[len(h.fields)-1]
-			f.value = strings.TrimSpace(f.value + " " + strings.TrimSpace(line))
+			f.Value = strings.TrimSpace(f.Value + " " + strings.TrimSpace(line))
 			continue
 		}
 		name, value, found := strings.Cut(line, ":")
@@ -119,7 +123,7 @@ func parseHead(b []byte) (h httpHead, ok bool) {
 			// Not a header line: skipped, as a lenient reader would.
 			continue
 		}
-		h.fields = append(h.fields, headerField{strings.TrimSpace(name), strings.TrimSpace(value)})
+		h.fields = append(h.fields, Header{strings.TrimSpace(name), strings.TrimSpace(value)})
 	}
 	return h, true
 }
@@ -130,13 +134,13 @@ func (h *httpHead) startLine(line string) bool {
 	if strings.HasPrefix(line, "HTTP/") {
 		// The reason text is free (workerman 5 writes "Switching
 		// Protocol") and is not looked at.
-		_, rest, _ := strings.Cut(line, " ")
+		proto, rest, _ := strings.Cut(line, " ")
 		code, reason, _ := strings.Cut(strings.TrimLeft(rest, " "), " ")
 		n, err := strconv.Atoi(code)
 		if err != nil || len(code) != 3 || n < 100 {
 			return false
 		}
-		h.status, h.reason = n, strings.TrimSpace(reason)
+		h.status, h.reason, h.proto = n, strings.TrimSpace(reason), proto
 		return true
 	}
 	method, rest, ok1 := strings.Cut(line, " ")
@@ -147,7 +151,7 @@ func (h *httpHead) startLine(line string) bool {
 	if start, _ := httpStart([]byte(method + " ")); !start {
 		return false
 	}
-	h.request, h.method, h.target = true, method, target
+	h.request, h.method, h.target, h.proto = true, method, target, strings.TrimSpace(proto)
 	return true
 }
 
@@ -171,8 +175,8 @@ func nextLine(s string) (line, rest string) {
 // get returns the first value of the named header, or "".
 func (h *httpHead) get(name string) string {
 	for _, f := range h.fields {
-		if strings.EqualFold(f.name, name) {
-			return f.value
+		if strings.EqualFold(f.Name, name) {
+			return f.Value
 		}
 	}
 	return ""
@@ -181,7 +185,7 @@ func (h *httpHead) get(name string) string {
 // has reports whether the named header is present.
 func (h *httpHead) has(name string) bool {
 	for _, f := range h.fields {
-		if strings.EqualFold(f.name, name) {
+		if strings.EqualFold(f.Name, name) {
 			return true
 		}
 	}
@@ -193,11 +197,11 @@ func (h *httpHead) has(name string) bool {
 func (h *httpHead) list(name string) string {
 	var out string
 	for _, f := range h.fields {
-		if strings.EqualFold(f.name, name) && f.value != "" {
+		if strings.EqualFold(f.Name, name) && f.Value != "" {
 			if out != "" {
 				out += ", "
 			}
-			out += f.value
+			out += f.Value
 		}
 	}
 	return out
