@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -166,6 +167,12 @@ func TestFanout(t *testing.T) {
 			down(1, 0, "hi"), down(2, 1, "hi"), down(3, 3000, "other"), down(3, 3001, "hi"),
 		}, []Fanout{{Messages: 4, Unicasts: 2, Broadcasts: 1, Copies: 2, CopiesMean: 2, CopiesMax: 2,
 			SpreadP50: time.Millisecond, SpreadP99: time.Millisecond, SpreadMax: time.Millisecond}}},
+		{"time steps back", []decode.Event{
+			// Capture times may step back (segments held for
+			// reassembly): the spread is earliest to latest copy.
+			down(1, 100, "hi"), down(2, 99.5, "hi"),
+		}, []Fanout{{Messages: 2, Broadcasts: 1, Copies: 2, CopiesMean: 2, CopiesMax: 2,
+			SpreadP50: 500 * time.Microsecond, SpreadP99: 500 * time.Microsecond, SpreadMax: 500 * time.Microsecond}}},
 		{"same connection twice", []decode.Event{
 			// A second copy on one connection is a second sending:
 			// two broadcasts of two, not one of four.
@@ -363,13 +370,30 @@ func TestFormats(t *testing.T) {
 		{size(0), "0 B"}, {size(1023), "1023 B"}, {size(1024), "1.0 KiB"}, {size(1229), "1.2 KiB"},
 		{size(5 << 20), "5.0 MiB"}, {size(3 << 30), "3.0 GiB"}, {size(1 << 50), "1024.0 TiB"},
 		{duration(0), "0ns"}, {duration(850), "850ns"}, {duration(12500), "12.5µs"},
-		{duration(3200 * time.Microsecond), "3.2ms"}, {duration(1250 * time.Millisecond), "1.25s"},
+		{duration(3200 * time.Microsecond), "3.2ms"}, {duration(1250 * time.Millisecond), "1.25s"}, {duration(2 * time.Second), "2s"},
 		{clock(Time{}), "-"}, {clock(Time{at(917.936)}), "08:36:58.917936"},
 		{name(""), "-"}, {name("mynick"), "mynick"}, {name("猪猪"), "猪猪"}, {name("a\tb"), `a\tb`},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
 		}
+	}
+}
+
+func TestTable(t *testing.T) {
+	var tb table
+	tb.row("USER", "CONNS")
+	tb.row("猪猪", "1")
+	tb.row("e\u0301ve", "2") // a combining accent takes no column
+	tb.row("mynick", "3")
+	var b bytes.Buffer
+	w := bufio.NewWriter(&b)
+	tb.write(w)
+	w.Flush()
+	want := "USER    CONNS\n猪猪    1\neve     2\nmynick  3\n"
+	want = strings.Replace(want, "eve ", "e\u0301ve ", 1)
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 )
@@ -19,8 +18,8 @@ const nameCut = 32
 // connection, per user and per server's fan-out. Names are escaped for the
 // terminal; times are the conversation view's (time of day, local, µs).
 //
-// It takes no render.Scheme: the Scheme's sequences are not exported, and
-// colour inside tabwriter cells would count towards the columns' widths.
+// It takes no render.Scheme: the Scheme's sequences are not exported
+// outside render.
 func (c *Collector) WriteText(w io.Writer) error {
 	r := c.Report()
 	bw := bufio.NewWriter(w)
@@ -36,41 +35,40 @@ func (c *Collector) WriteText(w io.Writer) error {
 	fmt.Fprintf(bw, "messages: %d client → server (%s), %d server → client (%s)\n",
 		t.ClientToServer.Messages, size(t.ClientToServer.Bytes), t.ServerToClient.Messages, size(t.ServerToClient.Bytes))
 
-	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "\nCONN\tCLIENT\tSERVER\tUSER\tC→S MSGS\tC→S BYTES\tS→C MSGS\tS→C BYTES\tCHAT\tFIRST\tLAST\tGAPS\tERRORS\tCLOSED\n")
+	var conns table
+	conns.row("CONN", "CLIENT", "SERVER", "USER", "C→S MSGS", "C→S BYTES", "S→C MSGS", "S→C BYTES", "CHAT", "FIRST", "LAST", "GAPS", "ERRORS", "CLOSED")
 	for _, k := range r.Connections {
 		closed := "no"
 		if k.Closed {
 			closed = "yes"
 		}
-		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%d\t%s\t%s\t%d\t%d\t%s\n",
-			k.ID, k.Client, k.Server, name(k.User),
-			k.ClientToServer.Messages, size(k.ClientToServer.Bytes), k.ServerToClient.Messages, size(k.ServerToClient.Bytes),
-			k.Chat, clock(k.First), clock(k.Last), k.Gaps, k.Errors, closed)
+		conns.row("#"+u64(k.ID), k.Client.String(), k.Server.String(), name(k.User),
+			u64(k.ClientToServer.Messages), size(k.ClientToServer.Bytes), u64(k.ServerToClient.Messages), size(k.ServerToClient.Bytes),
+			u64(k.Chat), clock(k.First), clock(k.Last), u64(k.Gaps), u64(k.Errors), closed)
 	}
+	bw.WriteByte('\n')
+	conns.write(bw)
 	if len(r.Users) > 0 {
-		fmt.Fprintf(tw, "\nUSER\tCONNS\tSENT MSGS\tSENT BYTES\tRECV MSGS\tRECV BYTES\tCHAT\tFIRST\tLAST\n")
+		var users table
+		users.row("USER", "CONNS", "SENT MSGS", "SENT BYTES", "RECV MSGS", "RECV BYTES", "CHAT", "FIRST", "LAST")
 		for _, u := range r.Users {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%s\t%d\t%s\t%s\n", name(u.Name), u.Connections,
-				u.Sent.Messages, size(u.Sent.Bytes), u.Received.Messages, size(u.Received.Bytes),
-				u.Chat, clock(u.First), clock(u.Last))
+			users.row(name(u.Name), strconv.Itoa(u.Connections),
+				u64(u.Sent.Messages), size(u.Sent.Bytes), u64(u.Received.Messages), size(u.Received.Bytes),
+				u64(u.Chat), clock(u.First), clock(u.Last))
 		}
-	}
-	if err := tw.Flush(); err != nil {
-		return err
+		bw.WriteByte('\n')
+		users.write(bw)
 	}
 	if len(r.Fanout) > 0 {
 		fmt.Fprintf(bw, "\nfan-out: identical server → client data messages to other connections within %s of the first copy\n", duration(FanoutWindow))
-		tw = tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "SERVER\tMSGS\tUNICASTS\tBROADCASTS\tCOPIES\tMEAN\tMAX\tSPREAD P50\tP99\tMAX\n")
+		var fan table
+		fan.row("SERVER", "MSGS", "UNICASTS", "BROADCASTS", "COPIES", "MEAN", "MAX", "SPREAD P50", "P99", "MAX")
 		for _, f := range r.Fanout {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%d\t%s\t%s\t%s\n", f.Server, f.Messages, f.Unicasts,
-				f.Broadcasts, f.Copies, strconv.FormatFloat(f.CopiesMean, 'f', 1, 64), f.CopiesMax,
+			fan.row(f.Server.String(), u64(f.Messages), u64(f.Unicasts), u64(f.Broadcasts), u64(f.Copies),
+				strconv.FormatFloat(f.CopiesMean, 'f', 1, 64), u64(f.CopiesMax),
 				duration(f.SpreadP50), duration(f.SpreadP99), duration(f.SpreadMax))
 		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+		fan.write(bw)
 	}
 	return bw.Flush()
 }
@@ -85,6 +83,8 @@ func (c *Collector) WriteJSON(w io.Writer) error {
 	_, err = w.Write(b)
 	return err
 }
+
+func u64(n uint64) string { return strconv.FormatUint(n, 10) }
 
 // name is a user's name for a table: escaped, cut, "-" when unknown.
 func name(s string) string {
@@ -128,7 +128,7 @@ func size(n uint64) string {
 	panic("unreachable")
 }
 
-// duration is d in three figures or so: 850ns, 12.5µs, 3.2ms, 1.25s.
+// duration is d in three figures or so: 850ns, 12.5µs, 3.2ms, 1.25s, 2s.
 func duration(d time.Duration) string {
 	switch {
 	case d < time.Microsecond:
@@ -137,6 +137,8 @@ func duration(d time.Duration) string {
 		return strconv.FormatFloat(float64(d)/1e3, 'f', 1, 64) + "µs"
 	case d < time.Second:
 		return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) + "ms"
+	case d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
 	}
 	return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + "s"
 }
