@@ -26,6 +26,15 @@ const FanoutWindow = time.Second
 // broadcast to thousands must not cost a scan of thousands per copy.
 const groupScan = 16
 
+// maxGroups is how many groups the fan-out keeps at most, open or
+// waiting in the queue: a server sending over 65,536 distinct messages
+// within one FanoutWindow (or a capture whose clock stands still) must
+// not make the state grow with the messages. Past it the oldest group is
+// finished before its window has passed (Fanout.Cut counts them), so a
+// late copy of it would count as a group of its own. At a few hundred
+// bytes a group, the limit is some 20 MiB.
+const maxGroups = 1 << 16
+
 // fanKey identifies identical payloads of one server: a 64-bit seeded hash
 // of the payload with its length. Two different payloads of one server
 // within a window collide with odds of about 2⁻⁶⁴ per pair, which is why
@@ -88,7 +97,8 @@ type serverFan struct {
 	messages                     uint64 // data messages to clients, each in one group
 	unicasts, broadcasts, copies uint64
 	copiesMax                    uint64
-	spread                       hist // first to last copy of each broadcast, in ns
+	cut                          uint64 // groups finished early, past maxGroups
+	spread                       hist   // first to last copy of each broadcast, in ns
 }
 
 // record counts a finished group.
@@ -104,9 +114,10 @@ func (s *serverFan) record(g *group) {
 }
 
 // fanout groups the servers' data messages to their clients. Its state is
-// the groups still open, at most those begun within FanoutWindow of the
-// latest capture time (and those queued behind them), however long the
-// capture: each is evicted, counted, once time passes its window.
+// the groups still open, those begun within FanoutWindow of the latest
+// capture time (and those queued behind them), and never more than
+// maxGroups, however long the capture: each is evicted, counted, once time
+// passes its window.
 type fanout struct {
 	seed maphash.Seed
 	open map[fanKey]*group
@@ -176,6 +187,14 @@ func (f *fanout) begin(k fanKey, t time.Time, s *serverFan) *group {
 	g.key, g.start, g.min, g.max, g.fan = k, t, t, t, s
 	f.open[k] = g
 	f.queue = append(f.queue, g)
+	if f.live() > maxGroups {
+		// More distinct payloads within one window than the limit:
+		// the oldest group is finished early, and counted as cut.
+		if h := f.queue[f.qhead]; !h.done {
+			h.fan.cut++
+		}
+		f.pop()
+	}
 	return g
 }
 
@@ -192,19 +211,26 @@ func (f *fanout) finish(g *group) {
 func (f *fanout) evict() {
 	for f.qhead < len(f.queue) {
 		g := f.queue[f.qhead]
-		if !g.done {
-			if f.now.Sub(g.start) <= FanoutWindow {
-				break
-			}
-			f.finish(g)
+		if !g.done && f.now.Sub(g.start) <= FanoutWindow {
+			break
 		}
-		f.queue[f.qhead] = nil
-		f.qhead++
-		// Recycled whole, keeping only its list's and set's memory.
-		clear(g.set)
-		*g = group{conns: g.conns[:0], set: g.set}
-		f.free = append(f.free, g)
+		f.pop()
 	}
+}
+
+// pop finishes the group at the front of the queue, unless it is done
+// already, and recycles it.
+func (f *fanout) pop() {
+	g := f.queue[f.qhead]
+	if !g.done {
+		f.finish(g)
+	}
+	f.queue[f.qhead] = nil
+	f.qhead++
+	// Recycled whole, keeping only its list's and set's memory.
+	clear(g.set)
+	*g = group{conns: g.conns[:0], set: g.set}
+	f.free = append(f.free, g)
 	// Slide the live part of the queue back to the start once the
 	// dead part is the larger: amortised O(1) per group, and the
 	// queue's array stays the size of the live state.
@@ -250,6 +276,7 @@ func (s *serverFan) figures() Fanout {
 		SpreadP50:  time.Duration(s.spread.quantile(0.50)),
 		SpreadP99:  time.Duration(s.spread.quantile(0.99)),
 		SpreadMax:  time.Duration(s.spread.max),
+		Cut:        s.cut,
 	}
 	if s.broadcasts > 0 {
 		f.CopiesMean = float64(s.copies) / float64(s.broadcasts)

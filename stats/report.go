@@ -110,6 +110,11 @@ type Fanout struct {
 	SpreadP50 time.Duration `json:"spread_p50_ns"`
 	SpreadP99 time.Duration `json:"spread_p99_ns"`
 	SpreadMax time.Duration `json:"spread_max_ns"`
+	// Cut counts the groups finished before their window had passed,
+	// because more than 65,536 were open at once; absent when none. A
+	// late copy of one counts as a group of its own, so with cuts the
+	// broadcasts' copies are a lower bound.
+	Cut uint64 `json:"cut,omitempty"`
 }
 
 // Time is a capture time. Its JSON is written as the NDJSON "time" field

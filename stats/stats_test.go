@@ -259,6 +259,26 @@ func TestFanoutBounded(t *testing.T) {
 	}
 }
 
+// TestFanoutCut: with a clock that stands still nothing is ever past its
+// window, and the groups are held to maxGroups.
+func TestFanoutCut(t *testing.T) {
+	const n = maxGroups + 1000
+	c := New()
+	payload := make([]byte, 8)
+	e := decode.Event{Kind: decode.KindMessage, ConnID: 1, Server: server, Opcode: decode.OpText, Length: len(payload), Payload: payload, Time: t0}
+	for i := range n {
+		copy(payload, fmt.Sprintf("%08d", i))
+		c.Event(&e)
+	}
+	if c.fan.live() > maxGroups {
+		t.Errorf("%d groups live, limit %d", c.fan.live(), maxGroups)
+	}
+	f := c.Report().Fanout[0]
+	if f.Cut != n-maxGroups || f.Unicasts != n {
+		t.Errorf("fan-out %+v, want %d cut, %d unicasts", f, n-maxGroups, n)
+	}
+}
+
 func TestHist(t *testing.T) {
 	var h hist
 	for v := uint64(1); v <= 1000; v++ {

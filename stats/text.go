@@ -69,6 +69,11 @@ func (c *Collector) WriteText(w io.Writer) error {
 				duration(f.SpreadP50), duration(f.SpreadP99), duration(f.SpreadMax))
 		}
 		fan.write(bw)
+		for _, f := range r.Fanout {
+			if f.Cut > 0 {
+				fmt.Fprintf(bw, "%s: %d groups cut short, too many open at once: copies may be undercounted\n", f.Server, f.Cut)
+			}
+		}
 	}
 	return bw.Flush()
 }
