@@ -37,7 +37,7 @@ func (o output) Flush() error          { return nil }
 // with the goldens in testdata/ (rewritten with -update, reviewed like
 // code).
 func TestCaptures(t *testing.T) {
-	for _, name := range []string{"room-deflate-lo.pcap", "uid-plain-any.pcap", "socketio-ws-any.pcap", "socketio-polling-lo.pcap"} {
+	for _, name := range []string{"room-deflate-lo.pcap", "uid-plain-any.pcap", "socketio-ws-any.pcap", "socketio-polling-lo.pcap", "violations-client-lo.pcap", "violations-handshake-any.pcap"} {
 		t.Run(name, func(t *testing.T) {
 			src, err := capture.OpenFile(filepath.Join("..", "testdata", name))
 			if err != nil {
