@@ -27,6 +27,9 @@ type Packet struct {
 	// Payload is the TCP payload (its first bytes are enough).
 	Payload []byte
 	Len     int // TCP payload length
+	// Hidden packets are followed, as their connection's numbers and
+	// notes need, but not written: a filter showed none of their events.
+	Hidden bool
 }
 
 // Explain writes the --explain walkthrough: every packet on one line, as
@@ -88,6 +91,10 @@ func (x *Explain) Packet(p *Packet, events []decode.Event) {
 		c.isn[s], c.haveISN[s] = p.Seq, true
 	}
 	notes, group := x.notes(p, c, events)
+	if p.Hidden {
+		x.forget(p, events)
+		return
+	}
 	if group != "" && group != x.group {
 		x.group = group
 		x.buf = append(x.buf[:0], '\n')
@@ -108,6 +115,11 @@ func (x *Explain) Packet(p *Packet, events []decode.Event) {
 		x.buf = append(x.buf, '\n')
 	}
 	x.w.Write(x.buf)
+	x.forget(p, events)
+}
+
+// forget drops a connection that the packet closed.
+func (x *Explain) forget(p *Packet, events []decode.Event) {
 	if p.FIN || p.RST {
 		for _, e := range events {
 			if e.Kind == decode.KindClose {

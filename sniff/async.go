@@ -6,6 +6,7 @@ import (
 
 	"github.com/chatsniff/chatsniff/app/workerman"
 	"github.com/chatsniff/chatsniff/decode"
+	"github.com/chatsniff/chatsniff/filter"
 	"github.com/chatsniff/chatsniff/render"
 )
 
@@ -83,6 +84,9 @@ type eventBatch struct {
 	out    []byte // the formatted events
 	// chats are the events' parsed chat, by index.
 	chats []workerman.Parsed
+	// kept and keptSpans are spare slices for the events a filter keeps.
+	kept      []decode.Event
+	keptSpans []batchSpan
 	// parsed and formatted get a value when the parse and format stages
 	// are done with the batch.
 	parsed, formatted chan struct{}
@@ -106,8 +110,10 @@ type asyncOutput struct {
 	chatOpts workerman.Options
 	// noHeartbeat drops the events the name stage finds are keep-alives.
 	noHeartbeat bool
-	cur         *eventBatch
-	free        chan *eventBatch
+	// filter, when set, is applied by the name stage, once the chat is read.
+	filter *filter.Filter
+	cur    *eventBatch
+	free   chan *eventBatch
 	// toParse and toName get every batch, in order; toFmt and toW get
 	// them from the name stage.
 	toParse chan *eventBatch
@@ -129,12 +135,13 @@ type asyncOutput struct {
 
 // newAsyncOutput starts the stages; close must be called to stop them.
 // Events are read as chat with opts and then go to out.
-func newAsyncOutput(out batchOutput, opts workerman.Options, noHeartbeat bool) *asyncOutput {
+func newAsyncOutput(out batchOutput, opts workerman.Options, noHeartbeat bool, f *filter.Filter) *asyncOutput {
 	workers := max(1, runtime.GOMAXPROCS(0))
 	a := &asyncOutput{
 		out:         out,
 		chatOpts:    opts,
 		noHeartbeat: noHeartbeat,
+		filter:      f,
 		free:        make(chan *eventBatch, batchesInFlight),
 		toParse:     make(chan *eventBatch, batchesInFlight),
 		toName:      make(chan *eventBatch, batchesInFlight),
@@ -206,9 +213,39 @@ func (a *asyncOutput) name() {
 				b.spans[i].hidden = true
 			}
 		}
+		if a.filter != nil {
+			a.filterBatch(b)
+		}
 		a.toW <- b
 		a.toFmt <- b
 	}
+}
+
+// filterBatch keeps the batch's events the filter lets through, with
+// the held events it releases (which have no bytes) before them.
+func (a *asyncOutput) filterBatch(b *eventBatch) {
+	events, spans := b.kept[:0], b.keptSpans[:0]
+	var cur *decode.Event
+	var curSpan *batchSpan
+	keep := func(e *decode.Event) {
+		events = append(events, *e)
+		if e == cur {
+			spans = append(spans, *curSpan)
+		} else {
+			spans = append(spans, batchSpan{}) // a released event: no bytes
+		}
+	}
+	for i := range b.events {
+		cur, curSpan = &b.events[i], &b.spans[i]
+		if curSpan.hidden {
+			continue
+		}
+		b.setPayload(cur, curSpan) // for --grep
+		a.filter.Event(cur, keep)
+	}
+	// The batch's own slices become the spare ones, for the next batch.
+	b.events, b.kept = events, b.events[:0]
+	b.spans, b.keptSpans = spans, b.spans[:0]
 }
 
 // format is one formatter.

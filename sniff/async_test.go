@@ -177,7 +177,7 @@ func TestAsyncOutputOrder(t *testing.T) {
 	var direct, async eventLog
 	opts := workerman.Options{MaxContent: 50}
 	chat := workerman.NewReader(&direct, opts)
-	a := newAsyncOutput(&async, opts, false)
+	a := newAsyncOutput(&async, opts, false, nil)
 	sizes := []int{0, 1, 100, batchBytes - 1, batchBytes, batchBytes + 1, 3 * batchBytes, 5, 0}
 	server := netip.MustParseAddrPort("127.0.0.1:7272")
 	for i := range 2 * batchEvents {
@@ -268,7 +268,7 @@ func TestAsyncOutputBoundsBigMessages(t *testing.T) {
 	stuck := time.AfterFunc(2*time.Minute, func() { panic("the stages are stuck") })
 	defer stuck.Stop()
 	var direct, async eventLog
-	a := newAsyncOutput(&async, workerman.Options{}, false)
+	a := newAsyncOutput(&async, workerman.Options{}, false, nil)
 	sizes := []int{3 << 20, 100, 5 << 20, decode.DefaultMaxMessage, 1 << 20, 10, 7 << 20}
 	for i := range 3 * len(sizes) {
 		n := sizes[i%len(sizes)]

@@ -43,6 +43,8 @@ func (r *runner) explainPacket(tp *capture.TCPPacket) {
 		Payload: t.Payload,
 		Len:     len(t.Payload),
 		Num:     r.summary.Packets,
+		// A filter shows the packets that completed an event it let through.
+		Hidden: r.filter != nil && len(r.events) == 0,
 	}
 	r.opts.Explain.Packet(&p, r.events)
 	r.events = r.events[:0]

@@ -11,6 +11,7 @@ import (
 	"github.com/chatsniff/chatsniff/app/workerman"
 	"github.com/chatsniff/chatsniff/capture"
 	"github.com/chatsniff/chatsniff/decode"
+	"github.com/chatsniff/chatsniff/filter"
 	"github.com/chatsniff/chatsniff/reassembly"
 	"github.com/chatsniff/chatsniff/render"
 	"github.com/chatsniff/chatsniff/tlsdecrypt"
@@ -52,6 +53,9 @@ type Options struct {
 	// NoHeartbeat hides keep-alives (Event.Heartbeat): WebSocket
 	// ping/pong, workerman-chat's and Engine.IO's.
 	NoHeartbeat bool
+	// Filter, when set, shows only the events it lets through (package
+	// filter); every event is decoded still.
+	Filter *filter.Filter
 }
 
 // Summary is what the run saw, for the closing line on stderr.
@@ -62,8 +66,12 @@ type Summary struct {
 	Connections uint64
 	WebSockets  uint64
 	Messages    [2]uint64 // by direction: client → server, server → client
-	Gaps        uint64
-	Errors      uint64
+	// Filtered is set when a filter chose what to show; Shown counts the
+	// messages it let through.
+	Filtered bool
+	Shown    uint64
+	Gaps     uint64
+	Errors   uint64
 	// ErrorsHidden are errors past a connection's cap on the errors it
 	// reports: counted, not shown.
 	ErrorsHidden uint64
@@ -89,6 +97,9 @@ type Summary struct {
 func (s Summary) String() string {
 	line := fmt.Sprintf("%d packets, %d TCP connections (%d WebSocket), messages: %d client → server, %d server → client, %d gaps, %d errors",
 		s.Packets, s.Connections, s.WebSockets, s.Messages[0], s.Messages[1], s.Gaps, s.Errors)
+	if s.Filtered {
+		line += fmt.Sprintf(", %d messages shown by the filter", s.Shown)
+	}
 	if s.ErrorsHidden > 0 {
 		line += fmt.Sprintf(" (and %d more not shown, past %d a connection)", s.ErrorsHidden, decode.MaxConnErrors)
 	}
@@ -127,19 +138,23 @@ var errStop = errors.New("message limit reached")
 func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Summary, error) {
 	r := &runner{opts: opts, out: out}
 	cfg := decode.Config{MaxMessage: opts.MaxMessage, Midstream: len(opts.Ports) > 0}
-	chat := workerman.Options{NoLines: opts.NoChatLines, MaxContent: opts.ChatContentMax}
+	chat := workerman.Options{NoLines: opts.NoChatLines && !opts.Filter.NeedsTalk(), MaxContent: opts.ChatContentMax}
 	// The app stage (package app) reads each connection's protocol
 	// between the decoder and the output. Reading a file, workerman-chat's
 	// JSON, most of the work on chat traffic, is left to the output's
 	// stages on other goroutines (async.go), which read it exactly as the
 	// stage would.
 	protocols := []app.Protocol{app.NewSocketIO()}
-	if bo, ok := out.(batchOutput); ok && !opts.Live && opts.Explain == nil {
-		ao := newAsyncOutput(bo, chat, opts.NoHeartbeat)
+	// A filter with -c counts what it shows, which only the main loop
+	// knows in time to stop.
+	limitShown := opts.Filter != nil && opts.MaxMessages > 0
+	if bo, ok := out.(batchOutput); ok && !opts.Live && opts.Explain == nil && !limitShown {
+		ao := newAsyncOutput(bo, chat, opts.NoHeartbeat, opts.Filter)
 		defer ao.close()
 		r.out = ao
 	} else {
 		protocols = append(protocols, app.NewWorkerman(chat))
+		r.filter = opts.Filter
 	}
 	r.dec = decode.NewDecoder(cfg, app.NewStage(r, protocols...))
 	keys := opts.KeyLog
@@ -239,6 +254,11 @@ func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Sum
 	r.summary.Dropped = src.Stats().Dropped
 	r.summary.Skipped = src.Stats().Skipped
 	r.summary.Live = opts.Live
+	if opts.Filter != nil {
+		// Read after the flush above, which the output's stages (that
+		// filter reading a file) answer once they are done.
+		r.summary.Filtered, r.summary.Shown = true, opts.Filter.Shown()
+	}
 	return r.summary, srcErr
 }
 
@@ -255,6 +275,10 @@ type runner struct {
 	emitted int // message events so far
 	// messages counts the message events by direction (Summary.Messages).
 	messages [2]uint64
+	// filter is Options.Filter when the main loop applies it (when the
+	// output's stages do not).
+	filter *filter.Filter
+	show   func(e *decode.Event) // r.shown, made once
 
 	// --explain only
 	events []decode.Event
@@ -321,6 +345,21 @@ func (r *runner) Event(e *decode.Event) {
 		// Hidden here unless the output's stages read the chat (they
 		// find the workerman-chat pings, and hide them themselves).
 		return
+	}
+	if r.filter != nil {
+		if r.show == nil {
+			r.show = r.shown
+		}
+		r.filter.Event(e, r.show)
+		return
+	}
+	r.shown(e)
+}
+
+// shown hands on an event to show, stopping at the message limit.
+func (r *runner) shown(e *decode.Event) {
+	if r.stop {
+		return // the limit was reached within a filter's release
 	}
 	if e.Kind == decode.KindMessage && r.opts.MaxMessages > 0 {
 		r.emitted++

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/chatsniff/chatsniff/filter"
 	"github.com/chatsniff/chatsniff/render"
 	"github.com/chatsniff/chatsniff/sniff"
 	"github.com/spf13/cobra"
@@ -73,6 +74,7 @@ type outputFlags struct {
 	count      int
 	keyLog     string
 	noHeart    bool
+	filter     filter.Options
 }
 
 func (o *outputFlags) register(cmd *cobra.Command) {
@@ -88,6 +90,15 @@ func (o *outputFlags) register(cmd *cobra.Command) {
 	f.IntVarP(&o.count, "count", "c", 0, "stop after `N` messages")
 	f.StringVar(&o.keyLog, "keylog", "", "decrypt TLS (wss://) with the secrets in key log `FILE` (SSLKEYLOGFILE format; default $SSLKEYLOGFILE)")
 	f.BoolVar(&o.noHeart, "no-heartbeat", false, "hide keep-alives: WebSocket ping/pong, workerman-chat's and Engine.IO's ping/pong")
+	fo := &o.filter
+	f.StringSliceVar(&fo.Users, "user", nil, "only messages said by, to or about user `NAME` (names as learned; repeat or comma-separate for any of several)")
+	f.StringSliceVar(&fo.Rooms, "room", nil, "only messages in room `ROOM` (the room a connection logged in to, or a Socket.IO emit names)")
+	f.StringSliceVar(&fo.Types, "type", nil, "only chat messages of type `TYPE` (login, say, logout...; a Socket.IO event's name)")
+	f.StringVar(&fo.Grep, "grep", "", "only messages whose text (unmasked, inflated) or chat line matches regular expression `RE`")
+	f.StringVar(&fo.Conn, "conn", "", "only connection `N` (its number in the views) or the connections of address ip:port")
+	f.StringVar(&fo.From, "from", "", "only messages `SIDE` sent: client or server")
+	f.StringVar(&fo.Since, "since", "", "only messages captured at or after `TIME` (RFC 3339, 2026-12-07 17:50:30, or a time of day: 17:50:30)")
+	f.StringVar(&fo.Until, "until", "", "only messages captured before `TIME` (as --since)")
 	cmd.MarkFlagsMutuallyExclusive("json", "explain")
 }
 
@@ -116,6 +127,11 @@ func (o *outputFlags) command(cmd *cobra.Command, parsePorts func(string) ([]uin
 	}
 	c.Options.MaxMessage = int(o.maxMessage)
 	c.Options.NoHeartbeat = o.noHeart
+	flt, err := filter.New(o.filter)
+	if err != nil {
+		return nil, err
+	}
+	c.Options.Filter = flt
 	switch {
 	case o.json:
 		c.Format = sniff.FormatNDJSON
