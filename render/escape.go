@@ -112,3 +112,30 @@ func appendCutMark(b []byte, total int, sc *Scheme) []byte {
 	b = append(b, " bytes)"...)
 	return append(b, sc.Dim.off...)
 }
+
+// AppendEscaped appends s as the views write captured text: for other
+// packages' tables of it (--stats).
+func AppendEscaped(dst []byte, s string) []byte { return appendEscaped(dst, s) }
+
+// AppendEscapedJSON appends JSON that encoding/json wrote, with the runes
+// it leaves raw that would move or hide text on a terminal (C1 controls,
+// bidirectional overrides, the BOM) as \u escapes: JSON is read on
+// terminals too. Those runes are not ASCII, so they only stand inside
+// strings, where the escape means the same rune.
+func AppendEscapedJSON(dst, js []byte) []byte {
+	for i := 0; i < len(js); {
+		if js[i] < utf8.RuneSelf {
+			dst = append(dst, js[i])
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(js[i:])
+		if unsafeRune(r) {
+			dst = appendUnicodeEscape(dst, r)
+		} else {
+			dst = append(dst, js[i:i+size]...)
+		}
+		i += size
+	}
+	return dst
+}

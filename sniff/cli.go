@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"github.com/chatsniff/chatsniff/capture"
+	"github.com/chatsniff/chatsniff/decode"
 	"github.com/chatsniff/chatsniff/render"
+	"github.com/chatsniff/chatsniff/stats"
 	"github.com/chatsniff/chatsniff/tlsdecrypt"
 )
 
@@ -39,9 +41,20 @@ type Command struct {
 	// KeyLogPath, when set, is a TLS key log (--keylog, SSLKEYLOGFILE):
 	// read whole before a file, followed as it grows during a live capture.
 	KeyLogPath string
-	Stdout     io.Writer
-	Stderr     io.Writer
+	// Stats prints the figures of package stats at the end instead of
+	// the events: a table, or one JSON object with FormatNDJSON.
+	Stats bool
+	// Quiet hides the progress bar.
+	Quiet  bool
+	Stdout io.Writer
+	Stderr io.Writer
 }
+
+// statsOutput is the Output of --stats: events counted, none printed.
+type statsOutput struct{ c *stats.Collector }
+
+func (s statsOutput) Event(e *decode.Event) { s.c.Event(e) }
+func (s statsOutput) Flush() error          { return nil }
 
 // output makes the writer c.Format asks for, and sets what it implies in
 // opts: --explain gets events with their packets, not through an Output
@@ -111,8 +124,28 @@ func (c *Command) Execute(ctx context.Context) error {
 		opts.Write = capture.NewWriter(f)
 	}
 
-	out := c.output(&opts)
+	var out Output
+	var st *stats.Collector
+	if c.Stats {
+		// The figures per user need the names the chat lines learn.
+		st = stats.New()
+		out = statsOutput{st}
+	} else {
+		out = c.output(&opts)
+	}
+	opts.Progress = NewProgress(c.Stderr, src, c.Quiet || opts.Live)
+	opts.Progress.Start()
 	sum, runErr := Run(ctx, src, opts, out)
+	opts.Progress.Stop()
+	if st != nil {
+		write := st.WriteText
+		if c.Format == FormatNDJSON {
+			write = st.WriteJSON
+		}
+		if err := write(c.Stdout); err != nil && runErr == nil {
+			runErr = fmt.Errorf("--stats: %w", err)
+		}
+	}
 	warnKeys()
 	fmt.Fprintf(c.Stderr, "%s: %s\n", c.Name, sum)
 	if runErr != nil {

@@ -56,6 +56,8 @@ type Options struct {
 	// Filter, when set, shows only the events it lets through (package
 	// filter); every event is decoded still.
 	Filter *filter.Filter
+	// Progress, when set, is told of every packet and message.
+	Progress *Progress
 }
 
 // Summary is what the run saw, for the closing line on stderr.
@@ -205,6 +207,7 @@ func Run(ctx context.Context, src capture.Source, opts Options, out Output) (Sum
 			break
 		}
 		r.summary.Packets++
+		opts.Progress.Packet()
 		if opts.Write != nil {
 			if err := opts.Write.WritePacket(data, ci, link); err != nil {
 				srcErr = fmt.Errorf("write: %w", err)
@@ -330,6 +333,7 @@ func (r *runner) NewConn(info reassembly.ConnInfo) reassembly.Conn {
 // Event receives the decoder's events.
 func (r *runner) Event(e *decode.Event) {
 	if e.Kind == decode.KindMessage {
+		r.opts.Progress.Message()
 		// Counted here, after the app stage: a long-polling body is a
 		// message of each of its Engine.IO packets, as the output shows.
 		if e.FromClient {

@@ -75,6 +75,8 @@ type outputFlags struct {
 	keyLog     string
 	noHeart    bool
 	filter     filter.Options
+	stats      bool
+	quiet      bool
 }
 
 func (o *outputFlags) register(cmd *cobra.Command) {
@@ -99,7 +101,10 @@ func (o *outputFlags) register(cmd *cobra.Command) {
 	f.StringVar(&fo.From, "from", "", "only messages `SIDE` sent: client or server")
 	f.StringVar(&fo.Since, "since", "", "only messages captured at or after `TIME` (RFC 3339, 2026-12-07 17:50:30, or a time of day: 17:50:30)")
 	f.StringVar(&fo.Until, "until", "", "only messages captured before `TIME` (as --since)")
+	f.BoolVar(&o.stats, "stats", false, "print a table instead of messages: per connection and per user, messages and bytes each way, first/last seen, the server's fan-out (one JSON object with --json)")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar on stderr while reading a file")
 	cmd.MarkFlagsMutuallyExclusive("json", "explain")
+	cmd.MarkFlagsMutuallyExclusive("stats", "explain")
 }
 
 // command fills a sniff.Command from the flags.
@@ -132,6 +137,7 @@ func (o *outputFlags) command(cmd *cobra.Command, parsePorts func(string) ([]uin
 		return nil, err
 	}
 	c.Options.Filter = flt
+	c.Stats, c.Quiet = o.stats, o.quiet
 	switch {
 	case o.json:
 		c.Format = sniff.FormatNDJSON
