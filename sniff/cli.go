@@ -10,6 +10,7 @@ import (
 
 	"github.com/chatsniff/chatsniff/capture"
 	"github.com/chatsniff/chatsniff/decode"
+	"github.com/chatsniff/chatsniff/har"
 	"github.com/chatsniff/chatsniff/render"
 	"github.com/chatsniff/chatsniff/stats"
 	"github.com/chatsniff/chatsniff/tlsdecrypt"
@@ -44,6 +45,9 @@ type Command struct {
 	// Stats prints the figures of package stats at the end instead of
 	// the events: a table, or one JSON object with FormatNDJSON.
 	Stats bool
+	// HARPath, when set, is a HAR file that gets the WebSocket
+	// connections shown, beside the output (--har).
+	HARPath string
 	// Quiet hides the progress bar.
 	Quiet  bool
 	Stdout io.Writer
@@ -55,6 +59,23 @@ type statsOutput struct{ c *stats.Collector }
 
 func (s statsOutput) Event(e *decode.Event) { s.c.Event(e) }
 func (s statsOutput) Flush() error          { return nil }
+
+// discard is an Output that drops everything.
+type discard struct{}
+
+func (discard) Event(*decode.Event) {}
+func (discard) Flush() error        { return nil }
+
+// teeOutput hands events to an Output and to a second Sink (--har).
+type teeOutput struct {
+	Output
+	also decode.Sink
+}
+
+func (t teeOutput) Event(e *decode.Event) {
+	t.Output.Event(e)
+	t.also.Event(e)
+}
 
 // output makes the writer c.Format asks for, and sets what it implies in
 // opts: --explain gets events with their packets, not through an Output
@@ -133,10 +154,35 @@ func (c *Command) Execute(ctx context.Context) error {
 	} else {
 		out = c.output(&opts)
 	}
+	var hw *har.Writer
+	var harFile *os.File
+	if c.HARPath != "" {
+		harFile, err = os.Create(c.HARPath)
+		if err != nil {
+			return fmt.Errorf("--har: %w", err)
+		}
+		defer harFile.Close() // on the early returns; closed below otherwise
+		hw = har.NewWriter(harFile)
+		if out == nil {
+			// --explain: the Output is the explainer's.
+			out = teeOutput{discard{}, hw}
+		} else {
+			out = teeOutput{out, hw}
+		}
+	}
 	opts.Progress = NewProgress(c.Stderr, src, c.Quiet || opts.Live)
 	opts.Progress.Start()
 	sum, runErr := Run(ctx, src, opts, out)
 	opts.Progress.Stop()
+	if hw != nil {
+		err := hw.Close()
+		if cerr := harFile.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil && runErr == nil {
+			runErr = fmt.Errorf("--har: %w", err)
+		}
+	}
 	if st != nil {
 		write := st.WriteText
 		if c.Format == FormatNDJSON {

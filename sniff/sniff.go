@@ -373,6 +373,9 @@ func (r *runner) shown(e *decode.Event) {
 	}
 	if r.opts.Explain != nil {
 		r.events = append(r.events, cloneEvent(e))
+		if r.out != nil {
+			r.out.Event(e) // --har beside the walkthrough
+		}
 		return
 	}
 	r.out.Event(e)

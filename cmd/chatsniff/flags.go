@@ -76,6 +76,7 @@ type outputFlags struct {
 	noHeart    bool
 	filter     filter.Options
 	stats      bool
+	har        string
 	quiet      bool
 }
 
@@ -102,6 +103,7 @@ func (o *outputFlags) register(cmd *cobra.Command) {
 	f.StringVar(&fo.Since, "since", "", "only messages captured at or after `TIME` (RFC 3339, 2026-12-07 17:50:30, or a time of day: 17:50:30)")
 	f.StringVar(&fo.Until, "until", "", "only messages captured before `TIME` (as --since)")
 	f.BoolVar(&o.stats, "stats", false, "print a table instead of messages: per connection and per user, messages and bytes each way, first/last seen, the server's fan-out (one JSON object with --json)")
+	f.StringVar(&o.har, "har", "", "also write the WebSocket connections shown to `FILE` as HAR 1.2, as Chrome DevTools exports them (Network → Import HAR)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar on stderr while reading a file")
 	cmd.MarkFlagsMutuallyExclusive("json", "explain")
 	cmd.MarkFlagsMutuallyExclusive("stats", "explain")
@@ -137,7 +139,7 @@ func (o *outputFlags) command(cmd *cobra.Command, parsePorts func(string) ([]uin
 		return nil, err
 	}
 	c.Options.Filter = flt
-	c.Stats, c.Quiet = o.stats, o.quiet
+	c.Stats, c.Quiet, c.HARPath = o.stats, o.quiet, o.har
 	switch {
 	case o.json:
 		c.Format = sniff.FormatNDJSON
