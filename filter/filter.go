@@ -13,7 +13,6 @@ package filter
 import (
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,7 +57,7 @@ const (
 // not safe for concurrent use: it sees one run's events in order.
 type Filter struct {
 	users, rooms, types []string
-	grep                *regexp.Regexp
+	grep                *matcher
 	conn                uint64         // 0: any
 	connAddr            netip.AddrPort // invalid: any
 	fromClient, fromSet bool
@@ -103,7 +102,7 @@ func New(o Options) (*Filter, error) {
 		return nil, err
 	}
 	if o.Grep != "" {
-		if f.grep, err = regexp.Compile(o.Grep); err != nil {
+		if f.grep, err = newMatcher(o.Grep); err != nil {
 			return nil, fmt.Errorf("--grep %q: %w", o.Grep, err)
 		}
 	}
@@ -330,7 +329,7 @@ func (f *Filter) messagePasses(e *decode.Event) bool {
 	if f.users != nil && !(t.From != "" && slices.Contains(f.users, t.From) || t.To != "" && slices.Contains(f.users, t.To)) {
 		return false
 	}
-	if f.grep != nil && !f.grep.Match(e.Payload) && (e.ChatLine == "" || !f.grep.MatchString(e.ChatLine)) {
+	if f.grep != nil && !f.grep.match(e.Payload) && (e.ChatLine == "" || !f.grep.matchString(e.ChatLine)) {
 		return false
 	}
 	return true
