@@ -63,7 +63,8 @@ func compactLines(t *testing.T, path string, opts Options) []string {
 // the messages that pass, the very lines the unfiltered run prints, in
 // the same order, and the open/gap/error/close lines of their
 // connections and no others; on the file path (the output's stages
-// filter) and on the main loop's (with -c). Which messages pass is
+// filter) and on the main loop's (with -c, and as live captures are
+// read, the file standing in for the interface). Which messages pass is
 // worked out here from the unfiltered events, independently of package
 // filter.
 func TestFilterSameLines(t *testing.T) {
@@ -97,10 +98,11 @@ func TestFilterSameLines(t *testing.T) {
 			for _, path2 := range []struct {
 				name string
 				max  int
-			}{{"stages", 0}, {"main loop", 1 << 30}} {
+				live bool
+			}{{"stages", 0, false}, {"main loop", 1 << 30, false}, {"live", 0, true}} {
 				t.Run(name+"/"+tc.name+"/"+path2.name, func(t *testing.T) {
 					f, _ := filter.New(tc.o)
-					got := compactLines(t, path, Options{Filter: f, MaxMessages: path2.max})
+					got := compactLines(t, path, Options{Filter: f, MaxMessages: path2.max, Live: path2.live})
 					if len(got) == 1 && got[0] == "" {
 						got = nil
 					}
