@@ -48,13 +48,13 @@ type Progress struct {
 	pos      capture.Positioner
 	size     int64
 	bar      *progressbar.ProgressBar
-	out      io.Writer
+	out      *barWriter
 	interval time.Duration
 	now      func() time.Time
 	width    func() int // the terminal's columns, 0 when unknown
 
 	samples [progressRateWindow]rateSample // ring of the last redraws
-	drawn   int                            // redraws so far
+	drawn   int                            // rate samples taken (begin, then one a redraw)
 
 	start, stop sync.Once
 	running     bool // Start's goroutine was started
@@ -106,7 +106,7 @@ func newProgress(out io.Writer, pos capture.Positioner, width func() int, interv
 	p := &Progress{
 		pos:      pos,
 		size:     size,
-		out:      out,
+		out:      &barWriter{w: out},
 		interval: interval,
 		now:      now,
 		width:    width,
@@ -114,6 +114,8 @@ func newProgress(out io.Writer, pos capture.Positioner, width func() int, interv
 		done:     make(chan struct{}),
 	}
 	p.bar = progressbar.NewOptions64(size,
+		// The terminal itself, not p.out: the library asks an *os.File
+		// for the terminal's width.
 		progressbar.OptionSetWriter(out),
 		progressbar.OptionShowBytes(true),      // 12 MB/s
 		progressbar.OptionShowCount(),          // 34 MB/100 MB
@@ -211,10 +213,52 @@ func (p *Progress) Stop() {
 		// bar whose only drawing was its finished one (a file read to its
 		// end by the first tick, which read-ahead makes common). The
 		// bar's goroutine has returned: nothing draws after this.
-		if p.drawn > 1 {
-			io.WriteString(p.out, clearLine)
-		}
+		p.out.clear()
 	})
+}
+
+// Writer returns a writer to the bar's terminal for what is printed while
+// the bar runs (warnings): each write first erases the bar's line, so that
+// the text starts at the left edge and the bar is drawn again below it at
+// the next tick. A nil Progress returns stderr itself.
+func (p *Progress) Writer(stderr io.Writer) io.Writer {
+	if p == nil {
+		return stderr
+	}
+	return beforeBar{p.out}
+}
+
+// barWriter is the terminal the bar draws on. Its lock is held while the
+// bar is drawn (draw) and while others write through Writer, so that the
+// two take turns.
+type barWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	onLine bool // the bar is drawn on the cursor's line
+}
+
+// clear erases the bar's line, if the bar is on it.
+func (b *barWriter) clear() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.clearLocked()
+}
+
+func (b *barWriter) clearLocked() {
+	if b.onLine {
+		io.WriteString(b.w, clearLine)
+		b.onLine = false
+	}
+}
+
+// beforeBar is a writer whose text replaces the bar's line (Writer).
+type beforeBar struct{ b *barWriter }
+
+func (w beforeBar) Write(p []byte) (int, error) {
+	w.b.mu.Lock()
+	defer w.b.mu.Unlock()
+	w.b.clearLocked()
+	return w.b.w.Write(p)
 }
 
 // draw redraws the bar with the current figures; only run calls it.
@@ -250,7 +294,10 @@ func (p *Progress) draw() {
 	// that the line is written once a tick, by Set64, with every figure
 	// fresh. Only this goroutine touches the bar, so no lock is missed.
 	progressbar.OptionSetDescription(desc)(p.bar)
+	p.out.mu.Lock()
 	p.bar.Set64(read)
+	p.out.onLine = true
+	p.out.mu.Unlock()
 }
 
 // compactCount writes a rate as a few digits: 950, 12.3k, 4.56M.

@@ -3,6 +3,7 @@ package sniff
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -99,6 +100,14 @@ func TestProgressDraw(t *testing.T) {
 		t.Errorf("after a second of nothing, the bar %q still shows packets a second", line)
 	}
 
+	// A warning while the bar runs takes the bar's line, and the bar comes
+	// back below it at the next tick; a Stop then has no line of its own to clear.
+	out.Reset()
+	fmt.Fprint(p.Writer(nil), "chatsniff: warning: x.pcapng: interface 1 skipped\n")
+	if got, want := out.String(), clearLine+"chatsniff: warning: x.pcapng: interface 1 skipped\n"; got != want {
+		t.Errorf("a warning while the bar runs wrote %q, want %q", got, want)
+	}
+
 	// Past the size, as a file still being written grows: full, no error.
 	pos.read.Store(pos.size + 1000)
 	out.Reset()
@@ -170,6 +179,10 @@ func TestProgressStartStop(t *testing.T) {
 // Run calls the methods whether or not there is a bar.
 func TestProgressNil(t *testing.T) {
 	var p *Progress
+	var stderr bytes.Buffer
+	if w := p.Writer(&stderr); w != &stderr {
+		t.Errorf("Writer of no bar is %v, want stderr itself", w)
+	}
 	p.Packet()
 	p.Message()
 	p.Start()
