@@ -30,12 +30,13 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // what the test compares it with.
 type tee struct {
 	w     *har.Writer
-	conns map[uint64]*wantConn
-	order []uint64 // connections in the order they opened
+	conns map[uint64]*wantConn // by ConnID, the latest upgrade of each
+	order []*wantConn          // every upgrade, open or rejected, in event order
 }
 
 // wantConn is what the decoder gave for one connection.
 type wantConn struct {
+	id        uint64
 	open      time.Time
 	client    string // port
 	handshake *decode.Handshake
@@ -54,9 +55,10 @@ func (o *tee) Event(e *decode.Event) {
 	switch {
 	case e.Kind == decode.KindOpen && !e.Polling && (e.TLS == nil || e.TLS.Decrypted),
 		e.Kind == decode.KindRejected:
-		o.conns[e.ConnID] = &wantConn{open: e.Time, client: strconv.Itoa(int(e.Client.Port())),
+		c := &wantConn{id: e.ConnID, open: e.Time, client: strconv.Itoa(int(e.Client.Port())),
 			handshake: e.Handshake, rejected: e.Kind == decode.KindRejected}
-		o.order = append(o.order, e.ConnID)
+		o.conns[e.ConnID] = c
+		o.order = append(o.order, c)
 	case e.Kind == decode.KindMessage:
 		if c := o.conns[e.ConnID]; c != nil && !c.rejected {
 			c.msgs = append(c.msgs, wantMsg{e.FromClient, e.Opcode, bytes.Clone(e.Payload), e.Time})
@@ -114,7 +116,7 @@ type harFile struct {
 		Version string
 		Entries []struct {
 			StartedDateTime string
-			Connection      string
+			ConnectionID    string `json:"_connectionId"`
 			Request         struct {
 				Method, URL string
 				Headers     []struct{ Name, Value string }
@@ -155,11 +157,11 @@ func TestCaptures(t *testing.T) {
 			// Entries are in close order: found by start and client port.
 			byKey := map[string]int{}
 			for i, en := range f.Log.Entries {
-				byKey[en.StartedDateTime+" "+en.Connection] = i
+				byKey[en.StartedDateTime+" "+en.ConnectionID] = i
 			}
 			msgs := 0
-			for _, id := range o.order {
-				c := o.conns[id]
+			for _, c := range o.order {
+				id := c.id
 				i, ok := byKey[c.open.UTC().Format("2006-01-02T15:04:05.000Z07:00")+" "+c.client]
 				if !ok {
 					t.Fatalf("connection %d: no entry", id)
@@ -211,8 +213,8 @@ func TestHandshakeOnRealCapture(t *testing.T) {
 	if len(o.order) == 0 {
 		t.Fatal("no connection")
 	}
-	for _, id := range o.order {
-		hs := o.conns[id].handshake
+	for _, c := range o.order {
+		id, hs := c.id, c.handshake
 		if hs == nil {
 			t.Fatalf("connection %d: no Handshake", id)
 		}

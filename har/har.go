@@ -20,6 +20,7 @@ type entry struct {
 	ServerIPAddress string    `json:"serverIPAddress,omitempty"`
 	Connection      string    `json:"connection,omitempty"`
 	Comment         string    `json:"comment,omitempty"`
+	ConnectionID    string    `json:"_connectionId,omitempty"`
 	ResourceType    string    `json:"_resourceType"`
 	Messages        []message `json:"_webSocketMessages"`
 }

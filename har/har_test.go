@@ -144,7 +144,8 @@ func TestEntries(t *testing.T) {
 				"0.response.cookies.0.httpOnly":   true,
 				"0.response.content.mimeType":     "x-unknown",
 				"0.serverIPAddress":               "10.0.0.2",
-				"0.connection":                    "50123",
+				"0.connection":                    "7272",
+				"0._connectionId":                 "50123",
 				"0.comment":                       nil,
 				"0._resourceType":                 "websocket",
 				"0._webSocketMessages.0.type":     "send",
@@ -313,6 +314,7 @@ func TestEntries(t *testing.T) {
 				"0.request.url":     "ws:///",
 				"0.serverIPAddress": nil,
 				"0.connection":      nil,
+				"0._connectionId":   nil,
 			}},
 	}
 	for _, tt := range tests {

@@ -270,12 +270,15 @@ func newEntry(e *decode.Event, noHeaders bool) entry {
 		Messages:        []message{},
 	}
 	if e.Server.IsValid() {
+		// Chrome writes the server's address without brackets and its
+		// port as "connection" (and reads the port back from there).
 		en.ServerIPAddress = e.Server.Addr().WithZone("").Unmap().String()
+		en.Connection = strconv.Itoa(int(e.Server.Port()))
 	}
 	if e.Client.IsValid() {
-		// Chrome writes its connection id; the client port names the
-		// connection in a capture.
-		en.Connection = strconv.Itoa(int(e.Client.Port()))
+		// Chrome's _connectionId is its socket's id; the client port
+		// names the connection in a capture.
+		en.ConnectionID = strconv.Itoa(int(e.Client.Port()))
 	}
 	req := request{Method: "GET", HTTPVersion: "HTTP/1.1", HeadersSize: -1}
 	resp := response{Status: 101, StatusText: "Switching Protocols", HTTPVersion: "HTTP/1.1",
