@@ -109,7 +109,7 @@ func (w *Writer) Event(e *decode.Event) {
 		c := &conn{seq: w.seq, open: e.Time}
 		cost := int64(0)
 		if hs := e.Handshake; hs != nil {
-			cost = int64(hs.RequestSize + hs.ResponseSize + heldOverhead*(len(hs.Request)+len(hs.Response)))
+			cost = max(0, int64(hs.RequestSize+hs.ResponseSize+heldOverhead*(len(hs.Request)+len(hs.Response))))
 		}
 		if w.held+cost > w.maxHeld {
 			c.noHdrs, cost = true, 0
