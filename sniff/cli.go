@@ -104,11 +104,13 @@ func (c *Command) Execute(ctx context.Context) error {
 		return err
 	}
 	defer src.Close()
+	progress := NewProgress(c.Stderr, src, c.Quiet || c.Options.Live)
 	if w, ok := src.(capture.Warner); ok {
 		// A pcapng interface that cannot be read, said once; its packets
 		// are skipped and counted. Called from the read-ahead goroutine
 		// for files: one write a warning.
-		w.SetWarn(func(err error) { fmt.Fprintf(c.Stderr, "chatsniff: warning: %v\n", err) })
+		// Written over the progress bar's line, which is redrawn after.
+		w.SetWarn(func(err error) { fmt.Fprintf(progress.Writer(c.Stderr), "chatsniff: warning: %v\n", err) })
 	}
 
 	if os.Getenv("GOGC") == "" {
@@ -170,7 +172,7 @@ func (c *Command) Execute(ctx context.Context) error {
 			out = teeOutput{out, hw}
 		}
 	}
-	opts.Progress = NewProgress(c.Stderr, src, c.Quiet || opts.Live)
+	opts.Progress = progress
 	opts.Progress.Start()
 	sum, runErr := Run(ctx, src, opts, out)
 	opts.Progress.Stop()

@@ -89,6 +89,7 @@ func (o *outputFlags) register(cmd *cobra.Command) {
 	f.BoolVar(&o.explain, "explain", false, "explain every packet, as the Workerman manual's annotated tcpdump does")
 	f.BoolVar(&o.compact, "compact", false, "print each message's JSON on its line instead of pretty-printed under it")
 	f.Var(&o.color, "color", "colour output: auto, always or never (NO_COLOR is honoured by auto)")
+	cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{"auto", "always", "never"}, cobra.ShellCompDirectiveNoFileComp))
 	f.Var(&o.maxMessage, "max-message", "cap on one message's size; longer ones are reported truncated")
 	f.IntVarP(&o.count, "count", "c", 0, "stop after `N` messages")
 	f.StringVar(&o.keyLog, "keylog", "", "decrypt TLS (wss://) with the secrets in key log `FILE` (SSLKEYLOGFILE format; default $SSLKEYLOGFILE)")
@@ -97,6 +98,10 @@ func (o *outputFlags) register(cmd *cobra.Command) {
 	f.StringSliceVar(&fo.Users, "user", nil, "only messages said by, to or about user `NAME` (names as learned; repeat or comma-separate for any of several)")
 	f.StringSliceVar(&fo.Rooms, "room", nil, "only messages in room `ROOM` (the room a connection logged in to, or a Socket.IO emit names)")
 	f.StringSliceVar(&fo.Types, "type", nil, "only chat messages of type `TYPE` (login, say, logout...; a Socket.IO event's name)")
+	for _, kind := range []string{"user", "room", "type"} {
+		// Values read from the capture given earlier on the line.
+		cmd.RegisterFlagCompletionFunc(kind, completeNames(kind))
+	}
 	f.StringVar(&fo.Grep, "grep", "", "only messages whose text (unmasked, inflated) or chat line matches regular expression `RE`")
 	f.StringVar(&fo.Conn, "conn", "", "only connection `N` (its number in the views) or the connections of address ip:port")
 	f.StringVar(&fo.From, "from", "", "only messages `SIDE` sent: client or server")
