@@ -6,8 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/chatsniff/chatsniff/internal/golden"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -23,8 +23,6 @@ import (
 	"github.com/chatsniff/chatsniff/sniff"
 	"github.com/chatsniff/chatsniff/tlsdecrypt"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // tee is a sniff.Output that hands every event to the HAR writer and keeps
 // what the test compares it with.
@@ -237,20 +235,7 @@ func TestHandshakeOnRealCapture(t *testing.T) {
 // the tests, rewritten with -update and reviewed like code.
 func TestGolden(t *testing.T) {
 	out, _ := runHAR(t, filepath.Join("..", "testdata", "room-deflate-lo.pcap"))
-	golden := filepath.Join("testdata", "room-deflate-lo.har.golden")
-	if *update {
-		if err := os.WriteFile(golden, out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (go test ./har -update writes it)", err)
-	}
-	if !bytes.Equal(out, want) {
-		t.Errorf("output differs from %s (go test ./har -update rewrites it; review the diff)", golden)
-	}
+	golden.Check(t, filepath.Join("testdata", "room-deflate-lo.har.golden"), string(out))
 }
 
 // schemas compiles the HAR 1.2 schema (har-schema 2.0.0, the one

@@ -3,8 +3,7 @@ package sniff
 import (
 	"bytes"
 	"context"
-	"flag"
-	"fmt"
+	"github.com/chatsniff/chatsniff/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +13,6 @@ import (
 	"github.com/chatsniff/chatsniff/capture"
 	"github.com/chatsniff/chatsniff/render"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 func TestMain(m *testing.M) {
 	// Goldens show times of day; make them the same on every machine.
@@ -87,42 +84,11 @@ func TestGolden(t *testing.T) {
 				if strings.TrimSpace(out) == "" {
 					t.Fatal("no output")
 				}
-				golden := filepath.Join("..", "testdata", "golden", name+f.ext)
-				if *update {
-					if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test ./sniff -update to create it)", err)
-				}
-				if out != string(want) {
-					t.Errorf("output differs from %s (go test ./sniff -update rewrites it; review the diff):\n%s", golden, firstDiff(out, string(want)))
-				}
+				golden.Check(t, filepath.Join("..", "testdata", "golden", name+f.ext), out)
 			})
 		}
 	}
 }
 
 // firstDiff shows the first differing line of two outputs.
-func firstDiff(got, want string) string {
-	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	for i := 0; i < len(g) || i < len(w); i++ {
-		var gl, wl string
-		if i < len(g) {
-			gl = g[i]
-		}
-		if i < len(w) {
-			wl = w[i]
-		}
-		if gl != wl {
-			return fmt.Sprintf("line %d", i+1) + ":\n got: " + gl + "\nwant: " + wl
-		}
-	}
-	return ""
-}
+func firstDiff(got, want string) string { return golden.FirstDiff(got, want) }

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
+	"github.com/chatsniff/chatsniff/internal/golden"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,8 +15,6 @@ import (
 	"github.com/chatsniff/chatsniff/sniff"
 	"github.com/chatsniff/chatsniff/stats"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func TestMain(m *testing.M) {
 	// The tables show times of day; make them the same on every machine.
@@ -81,44 +77,13 @@ func TestCaptures(t *testing.T) {
 			if err := json.Unmarshal(js.Bytes(), &back); err != nil {
 				t.Errorf("JSON does not parse: %v", err)
 			}
-			golden(t, name+".stats.txt", text.String())
-			golden(t, name+".stats.json", js.String())
+			checkGolden(t, name+".stats.txt", text.String())
+			checkGolden(t, name+".stats.json", js.String())
 		})
 	}
 }
 
-func golden(t *testing.T, name, got string) {
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./stats -update creates it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test ./stats -update rewrites it; review the diff):\n%s", path, firstDiff(got, string(want)))
-	}
-}
-
-// firstDiff shows the first differing line of two outputs.
-func firstDiff(got, want string) string {
-	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	for i := 0; i < len(g) || i < len(w); i++ {
-		var gl, wl string
-		if i < len(g) {
-			gl = g[i]
-		}
-		if i < len(w) {
-			wl = w[i]
-		}
-		if gl != wl {
-			return "line " + strconv.Itoa(i+1) + ":\n got: " + gl + "\nwant: " + wl
-		}
-	}
-	return ""
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
