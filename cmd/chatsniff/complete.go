@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -96,7 +97,9 @@ func (s *nameSink) Event(e *decode.Event) {
 	}
 	t := &e.Talk
 	add := func(n string) {
-		if n != "" {
+		// A name from the wire with a control character (a newline
+		// would split the shell's list of candidates) is not offered.
+		if n != "" && !strings.ContainsFunc(n, unicode.IsControl) {
 			s.seen[n] = true
 		}
 	}
