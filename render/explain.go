@@ -30,6 +30,9 @@ type Packet struct {
 	// Hidden packets are followed, as their connection's numbers and
 	// notes need, but not written: a filter showed none of their events.
 	Hidden bool
+	// Closed says the packet ended its connection, whether or not the
+	// close event is among those shown.
+	Closed bool
 }
 
 // Explain writes the --explain walkthrough: every packet on one line, as
@@ -120,6 +123,10 @@ func (x *Explain) Packet(p *Packet, events []decode.Event) {
 
 // forget drops a connection that the packet closed.
 func (x *Explain) forget(p *Packet, events []decode.Event) {
+	if p.Closed {
+		delete(x.conns, p.ConnID)
+		return
+	}
 	if p.FIN || p.RST {
 		for _, e := range events {
 			if e.Kind == decode.KindClose {

@@ -236,3 +236,35 @@ func FuzzNDJSON(f *testing.F) {
 		checkJSONString(t, s)
 	})
 }
+
+// TestExplainHidden: a hidden packet is not written but followed (the
+// relative sequence numbers of what is shown after it count from its
+// SYN), and a hidden packet that closed its connection makes the
+// explainer forget it.
+func TestExplainHidden(t *testing.T) {
+	c := netip.MustParseAddrPort("10.0.0.1:40000")
+	s := netip.MustParseAddrPort("10.0.0.2:7272")
+	for _, tc := range []struct {
+		name   string
+		closed bool
+		want   string
+	}{
+		{"followed", false, "seq 1:11,"},
+		{"forgotten", true, "seq 1001:1011,"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			x := NewExplain(&out, NewScheme(false))
+			x.Packet(&Packet{Num: 1, ConnID: 1, FromClient: true, Src: c, Dst: s, SYN: true, Seq: 1000, Hidden: true}, nil)
+			x.Packet(&Packet{Num: 2, ConnID: 1, FromClient: true, Src: c, Dst: s, RST: true, Seq: 1001, Hidden: true, Closed: tc.closed}, nil)
+			if out.Len() != 0 {
+				t.Fatalf("hidden packets written: %q", out.String())
+			}
+			x.Packet(&Packet{Num: 3, ConnID: 1, FromClient: true, Src: c, Dst: s, ACK: true, PSH: true, Seq: 1001, Len: 10, Payload: make([]byte, 10)}, nil)
+			x.Flush()
+			if !strings.Contains(out.String(), tc.want) {
+				t.Errorf("got %q, want it to contain %q", out.String(), tc.want)
+			}
+		})
+	}
+}

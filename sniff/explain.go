@@ -2,6 +2,7 @@ package sniff
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/chatsniff/chatsniff/capture"
 	"github.com/chatsniff/chatsniff/reassembly"
@@ -45,7 +46,9 @@ func (r *runner) explainPacket(tp *capture.TCPPacket) {
 		Num:     r.summary.Packets,
 		// A filter shows the packets that completed an event it let through.
 		Hidden: r.filter != nil && len(r.events) == 0,
+		Closed: slices.Contains(r.closed, info.ID),
 	}
+	r.closed = r.closed[:0]
 	r.opts.Explain.Packet(&p, r.events)
 	r.events = r.events[:0]
 }
@@ -53,7 +56,11 @@ func (r *runner) explainPacket(tp *capture.TCPPacket) {
 // flushExplain writes events that came with no packet (at the end of the
 // capture, or from a timeout) as notes on their own.
 func (r *runner) flushExplain() {
-	if r.opts.Explain == nil || len(r.events) == 0 {
+	if r.opts.Explain == nil {
+		return
+	}
+	r.closed = r.closed[:0]
+	if len(r.events) == 0 {
 		return
 	}
 	r.opts.Explain.Late(r.events)

@@ -285,6 +285,7 @@ type runner struct {
 
 	// --explain only
 	events []decode.Event
+	closed []uint64 // the connections the packet being fed ended
 	conns  map[connKey]reassembly.ConnInfo
 	newest reassembly.ConnInfo
 }
@@ -349,6 +350,9 @@ func (r *runner) Event(e *decode.Event) {
 		// Hidden here unless the output's stages read the chat (they
 		// find the workerman-chat pings, and hide them themselves).
 		return
+	}
+	if e.Kind == decode.KindClose && r.opts.Explain != nil {
+		r.closed = append(r.closed, e.ConnID) // the explainer forgets it, shown or not
 	}
 	if r.filter != nil {
 		if r.show == nil {
