@@ -24,7 +24,7 @@ import (
 	"github.com/chatsniff/chatsniff/tlsdecrypt"
 )
 
-// tee is a sniff.Output that hands every event to the HAR writer and keeps
+// tee is a decode.Sink that hands every event to the HAR writer and keeps
 // what the test compares it with.
 type tee struct {
 	w     *har.Writer
@@ -65,8 +65,6 @@ func (o *tee) Event(e *decode.Event) {
 	o.w.Event(e)
 }
 
-func (o *tee) Flush() error { return nil }
-
 // runHAR runs the pipeline on a capture as `chatsniff read --har` does,
 // with the key log beside it, and returns the HAR and what the decoder gave.
 func runHAR(t *testing.T, path string) ([]byte, *tee) {
@@ -84,7 +82,7 @@ func runHAR(t *testing.T, path string) ([]byte, *tee) {
 	}
 	var out bytes.Buffer
 	o := &tee{w: har.NewWriter(&out), conns: map[uint64]*wantConn{}}
-	if _, err := sniff.Run(context.Background(), src, sniff.Options{KeyLog: keys}, o); err != nil {
+	if _, err := sniff.Run(context.Background(), src, sniff.Options{KeyLog: keys}, sniff.SinkOutput{Sink: o}); err != nil {
 		t.Fatal(err)
 	}
 	if err := o.w.Close(); err != nil {

@@ -54,18 +54,6 @@ type Command struct {
 	Stderr io.Writer
 }
 
-// statsOutput is the Output of --stats: events counted, none printed.
-type statsOutput struct{ c *stats.Collector }
-
-func (s statsOutput) Event(e *decode.Event) { s.c.Event(e) }
-func (s statsOutput) Flush() error          { return nil }
-
-// discard is an Output that drops everything.
-type discard struct{}
-
-func (discard) Event(*decode.Event) {}
-func (discard) Flush() error        { return nil }
-
 // teeOutput hands events to an Output and to a second Sink (--har).
 type teeOutput struct {
 	Output
@@ -152,7 +140,7 @@ func (c *Command) Execute(ctx context.Context) error {
 	if c.Stats {
 		// The figures per user need the names the chat lines learn.
 		st = stats.New()
-		out = statsOutput{st}
+		out = SinkOutput{st} // events counted, none printed
 	} else {
 		out = c.output(&opts)
 	}
@@ -167,7 +155,7 @@ func (c *Command) Execute(ctx context.Context) error {
 		hw = har.NewWriter(harFile)
 		if out == nil {
 			// --explain: the Output is the explainer's.
-			out = teeOutput{discard{}, hw}
+			out = SinkOutput{hw}
 		} else {
 			out = teeOutput{out, hw}
 		}

@@ -16,12 +16,11 @@ import (
 	"github.com/chatsniff/chatsniff/render"
 )
 
-// eventRecorder is an Output that keeps copies of the events (not a
-// batchOutput: the run reads the chat on its main loop).
+// eventRecorder keeps copies of the events; as a SinkOutput (not a
+// batchOutput) the run reads the chat on its main loop.
 type eventRecorder struct{ events []decode.Event }
 
 func (r *eventRecorder) Event(e *decode.Event) { r.events = append(r.events, cloneEvent(e)) }
-func (r *eventRecorder) Flush() error          { return nil }
 
 // recordEvents decodes a capture unfiltered, with the chat read.
 func recordEvents(t *testing.T, path string) []decode.Event {
@@ -32,7 +31,7 @@ func recordEvents(t *testing.T, path string) []decode.Event {
 	}
 	defer src.Close()
 	var rec eventRecorder
-	if _, err := Run(context.Background(), src, Options{KeyLog: keyLogFor(t, path)}, &rec); err != nil {
+	if _, err := Run(context.Background(), src, Options{KeyLog: keyLogFor(t, path)}, SinkOutput{&rec}); err != nil {
 		t.Fatal(err)
 	}
 	return rec.events

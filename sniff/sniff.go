@@ -24,6 +24,13 @@ type Output interface {
 	Flush() error
 }
 
+// SinkOutput makes an Output of a Sink that has nothing to flush: a
+// consumer of the events rather than a writer (--stats, --har, tests).
+type SinkOutput struct{ decode.Sink }
+
+// Flush does nothing.
+func (SinkOutput) Flush() error { return nil }
+
 // Options configures a run.
 type Options struct {
 	Ports      []uint16 // keep only TCP packets to or from these ports; empty keeps all

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/chatsniff/chatsniff/capture"
-	"github.com/chatsniff/chatsniff/decode"
 	"github.com/chatsniff/chatsniff/sniff"
 	"github.com/chatsniff/chatsniff/stats"
 )
@@ -21,12 +20,6 @@ func TestMain(m *testing.M) {
 	time.Local = time.UTC
 	os.Exit(m.Run())
 }
-
-// output hands the pipeline's events to a Collector, as --stats does.
-type output struct{ c *stats.Collector }
-
-func (o output) Event(e *decode.Event) { o.c.Event(e) }
-func (o output) Flush() error          { return nil }
 
 // TestCaptures runs real captures through the pipeline into a Collector:
 // its totals agree with the pipeline's summary, and its table and JSON
@@ -40,7 +33,7 @@ func TestCaptures(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := stats.New()
-			sum, err := sniff.Run(context.Background(), src, sniff.Options{}, output{c})
+			sum, err := sniff.Run(context.Background(), src, sniff.Options{}, sniff.SinkOutput{Sink: c})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -76,7 +76,7 @@ func captureNames(cmd *cobra.Command, path, kind string) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), completeTime)
 	defer cancel()
 	out := &nameSink{kind: kind, seen: map[string]bool{}}
-	sniff.Run(ctx, &firstPackets{Source: src, left: completePackets}, opts, out)
+	sniff.Run(ctx, &firstPackets{Source: src, left: completePackets}, opts, sniff.SinkOutput{Sink: out})
 	names := make([]string, 0, len(out.seen))
 	for n := range out.seen {
 		names = append(names, n)
@@ -85,7 +85,7 @@ func captureNames(cmd *cobra.Command, path, kind string) []string {
 	return names
 }
 
-// nameSink is a sniff.Output that keeps the names of one kind.
+// nameSink is a decode.Sink that keeps the names of one kind.
 type nameSink struct {
 	kind string
 	seen map[string]bool
@@ -117,8 +117,6 @@ func (s *nameSink) Event(e *decode.Event) {
 		add(t.Type)
 	}
 }
-
-func (s *nameSink) Flush() error { return nil }
 
 // firstPackets ends a source after its first left packets.
 type firstPackets struct {
