@@ -350,10 +350,7 @@ func (w *Writer) write(en *entry) {
 		return
 	}
 	w.buf.Reset()
-	if !w.started {
-		w.started = true
-		w.head()
-	}
+	w.head()
 	if w.entries > 0 {
 		w.buf.WriteString(",\n")
 	}
@@ -369,8 +366,12 @@ func (w *Writer) write(en *entry) {
 	w.flush()
 }
 
-// head writes the document up to the first entry.
+// head writes the document up to the first entry, once.
 func (w *Writer) head() {
+	if w.started {
+		return
+	}
+	w.started = true
 	v, _ := json.Marshal(version())
 	w.buf.WriteString(`{
   "log": {
@@ -412,10 +413,7 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	w.buf.Reset()
-	if !w.started {
-		w.started = true
-		w.head()
-	}
+	w.head()
 	if w.entries > 0 {
 		w.buf.WriteString("\n")
 	}
