@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/chatsniff/chatsniff/render"
 )
 
 // nameCut is how many runes of a name a table shows: the JSON has it
@@ -84,7 +86,9 @@ func (c *Collector) WriteJSON(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	b = append(escapeJSON(b), '\n')
+	// --stats --json may be read on a terminal too: the runes
+	// encoding/json leaves raw that a terminal acts on are escaped.
+	b = append(render.AppendEscapedJSON(make([]byte, 0, len(b)+1), b), '\n')
 	_, err = w.Write(b)
 	return err
 }
@@ -106,7 +110,7 @@ func name(s string) string {
 			n++
 		}
 	}
-	return string(appendEscaped(nil, s))
+	return string(render.AppendEscaped(nil, s)) // names come from the wire
 }
 
 // clock is a time as the conversation view prints it: time of day with
